@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The backing block device: exclusive open, batched page writes with
+//! reaped completions, and page reads.
+//!
+//! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)
+//! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
+
+use super::{ffi, irqlock::IrqSpinLock, page::OwnedPage};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicI32, Ordering};
+use kernel::{
+    bindings,
+    error::{from_err_ptr, to_result},
+    new_condvar, new_mutex,
+    page::PAGE_SIZE,
+    prelude::*,
+    static_lock_class,
+    sync::{Arc, CondVar, Mutex},
+    types::Opaque,
+    workqueue,
+};
+
+const SECTORS_PER_PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32 - 9;
+
+/// An exclusively opened block device.
+///
+/// # Invariants
+///
+/// `file` is a block device file from `bdev_file_open_by_path`, released
+/// on drop, and `bdev` is its block device.
+struct BdevInner {
+    file: NonNull<bindings::file>,
+    bdev: NonNull<bindings::block_device>,
+    nr_pages: u64,
+}
+
+// SAFETY: An open block device may be used from any thread.
+unsafe impl Send for BdevInner {}
+// SAFETY: As above; all uses go through thread-safe block layer calls.
+unsafe impl Sync for BdevInner {}
+
+impl Drop for BdevInner {
+    fn drop(&mut self) {
+        // SAFETY: `file` is open (type invariant) and released once; no bio
+        // is in flight (every `Batch` and read job holds an `Arc` to us).
+        unsafe { bindings::fput(self.file.as_ptr()) };
+    }
+}
+
+/// The backing device of an rzram device.
+#[derive(Clone)]
+pub(crate) struct BackingDev {
+    inner: Arc<BdevInner>,
+}
+
+impl BackingDev {
+    /// Opens the block device at `path` for reading and writing,
+    /// exclusively with `holder` as the holder.  `ENOTBLK` if `path` is
+    /// not a block device.
+    pub(crate) fn open<H: Sync>(path: &CStr, holder: &H) -> Result<Self> {
+        // SAFETY: `path` is NUL-terminated; `holder` is only compared by
+        // address by the block layer, and no holder ops are given.
+        let file = from_err_ptr(unsafe {
+            bindings::bdev_file_open_by_path(
+                path.as_char_ptr(),
+                ffi::rzram_blk_open_rw(),
+                (holder as *const H).cast_mut().cast(),
+                core::ptr::null(),
+            )
+        })?;
+        // SAFETY: `file` is a block device file we just opened.
+        let bdev = unsafe { bindings::file_bdev(file) };
+        // SAFETY: `bdev` is the open device.
+        let sectors = unsafe { ffi::rzram_bdev_nr_sectors(bdev) };
+        // INVARIANT: opened above; `fput` on drop.
+        let inner = BdevInner {
+            // SAFETY: `from_err_ptr` succeeded, so `file` is not null.
+            file: unsafe { NonNull::new_unchecked(file) },
+            // SAFETY: an open block device file has a block device.
+            bdev: unsafe { NonNull::new_unchecked(bdev) },
+            nr_pages: sectors >> SECTORS_PER_PAGE_SHIFT,
+        };
+        Ok(Self {
+            inner: Arc::new(inner, GFP_KERNEL)?,
+        })
+    }
+
+    /// Size of the device in pages.
+    pub(crate) fn nr_pages(&self) -> u64 {
+        self.inner.nr_pages
+    }
+
+    /// Reads page-sized block `block` into `dst` (a whole page).
+    ///
+    /// Callable from a `submit_bio` handler: the read is issued and waited
+    /// for by a worker, since a bio submitted from inside `submit_bio` is
+    /// only dispatched after the handler returns.
+    pub(crate) fn read_page(&self, block: u64, dst: &mut [u8]) -> Result {
+        if block >= self.inner.nr_pages || dst.len() != PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        let _noio = super::NoIoScope::new();
+        let job = Arc::pin_init(
+            pin_init!(ReadJob {
+                state <- new_mutex!(ReadState { page: None, result: None }, "rzram:read_job"),
+                done <- new_condvar!("rzram:read_job"),
+            }),
+            GFP_KERNEL,
+        )?;
+        let page = OwnedPage::alloc_noio()?;
+        let inner = self.inner.clone();
+        let worker_job = job.clone();
+        workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            let r = read_sync(&inner, block, &page);
+            let mut st = worker_job.state.lock();
+            st.page = Some(page);
+            st.result = Some(r);
+            worker_job.done.notify_all();
+        })?;
+        let mut st = job.state.lock();
+        while st.result.is_none() {
+            job.done.wait(&mut st);
+        }
+        let r = st.result.take().unwrap_or(Err(EIO));
+        if r.is_ok() {
+            let page = st.page.take().ok_or(EIO)?;
+            page.with(|src| dst.copy_from_slice(src));
+        }
+        r
+    }
+}
+
+#[pin_data]
+struct ReadJob {
+    #[pin]
+    state: Mutex<ReadState>,
+    #[pin]
+    done: CondVar,
+}
+
+struct ReadState {
+    page: Option<OwnedPage>,
+    result: Option<Result>,
+}
+
+/// Reads `block` into `page` and waits.  Must not run inside a
+/// `submit_bio` handler.
+fn read_sync(bdev: &BdevInner, block: u64, page: &OwnedPage) -> Result {
+    // SAFETY: `bdev` is open; with a sleeping gfp the mempool-backed
+    // `fs_bio_set` allocation does not fail.
+    let bio = unsafe {
+        bindings::bio_alloc_bioset(
+            bdev.bdev.as_ptr(),
+            1,
+            ffi::rzram_opf_read(),
+            ffi::rzram_gfp_noio(),
+            &raw mut bindings::fs_bio_set,
+        )
+    };
+    if bio.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `bio` is ours with room for one vec; `page` stays alive
+    // until `submit_bio_wait` returns.
+    let ret = unsafe {
+        (*bio).bi_iter.bi_sector = block << SECTORS_PER_PAGE_SHIFT;
+        bindings::__bio_add_page(bio, page.as_raw(), PAGE_SIZE as u32, 0);
+        let ret = bindings::submit_bio_wait(bio);
+        bindings::bio_put(bio);
+        ret
+    };
+    to_result(ret)
+}
+
+/// A plug: bios submitted while it is started are held back and merged,
+/// then dispatched together when it finishes.
+pub(crate) struct Plug {
+    raw: KBox<Opaque<bindings::blk_plug>>,
+}
+
+impl Plug {
+    /// Allocates a plug.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            raw: KBox::new(Opaque::uninit(), GFP_KERNEL)?,
+        })
+    }
+
+    /// Starts plugging this task's bios until the guard drops.
+    pub(crate) fn start(&mut self) -> Plugged<'_> {
+        // SAFETY: `raw` is boxed (fixed address) and exclusively ours for
+        // the guard's lifetime; `blk_start_plug` initialises it.
+        unsafe { bindings::blk_start_plug(self.raw.get()) };
+        Plugged { plug: self }
+    }
+}
+
+/// A started [`Plug`]; finished (bios dispatched) on drop.
+pub(crate) struct Plugged<'a> {
+    plug: &'a mut Plug,
+}
+
+impl Drop for Plugged<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Started by `Plug::start` in this task.
+        unsafe { bindings::blk_finish_plug(self.plug.raw.get()) };
+    }
+}
+
+/// A request slot of a [`Batch`], owned by whoever holds the id.  Not
+/// `Clone`: while a request is in flight nobody holds its id.
+#[derive(Debug)]
+pub(crate) struct ReqId(usize);
+
+impl ReqId {
+    /// Position of the request in its batch (0..len).
+    pub(crate) fn index(&self) -> usize {
+        self.0
+    }
+}
+
+/// One write request: a page, a bio and its one vec.
+///
+/// # Invariants
+///
+/// While in flight, only the block layer and `end_io` touch `bio` and
+/// `page`; `queue` points to the batch's queue, which outlives it.
+#[pin_data]
+struct Req {
+    #[pin]
+    bio: Opaque<bindings::bio>,
+    #[pin]
+    bvec: Opaque<bindings::bio_vec>,
+    page: OwnedPage,
+    id: usize,
+    status: AtomicI32,
+    queue: *const DoneQueue,
+}
+
+/// Completions published by `end_io`, reaped by the task.
+#[pin_data]
+struct DoneQueue {
+    #[pin]
+    state: IrqSpinLock<DoneState>,
+    #[pin]
+    cv: CondVar,
+}
+
+struct DoneState {
+    /// Ids of completed requests; capacity for all of them.
+    done: KVec<usize>,
+    inflight: usize,
+}
+
+/// A preallocated array of single-page write requests to a backing
+/// device, submitted by one task and completed in interrupt context.
+///
+/// # Invariants
+///
+/// Every id `0..reqs.len()` is exactly one of: idle (in `idle`), held by
+/// the caller as a [`ReqId`], in flight, or in `queue.state.done`.
+/// `Drop` waits until nothing is in flight.
+pub(crate) struct Batch {
+    queue: Pin<KBox<DoneQueue>>,
+    reqs: KVec<Pin<KBox<Req>>>,
+    idle: KVec<usize>,
+    bdev: Arc<BdevInner>,
+}
+
+// SAFETY: The raw pointers inside point to the batch's own boxed queue;
+// the batch may move between threads with everything it owns.
+unsafe impl Send for Batch {}
+
+impl Batch {
+    /// Allocates up to `n` requests; fewer if memory is short, failing with
+    /// `ENOMEM` only if none could be allocated.
+    pub(crate) fn new(bdev: &BackingDev, n: usize) -> Result<Self> {
+        let done = KVec::with_capacity(n, GFP_KERNEL)?;
+        let queue = KBox::pin_init(
+            pin_init!(DoneQueue {
+                state <- kernel::sync::lock::Lock::new(
+                    DoneState { done, inflight: 0 },
+                    c_str!("rzram:wb_done"),
+                    static_lock_class!(),
+                ),
+                cv <- new_condvar!("rzram:wb_done"),
+            }),
+            GFP_KERNEL,
+        )?;
+        let mut reqs = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut idle = KVec::with_capacity(n, GFP_KERNEL)?;
+        let qptr: *const DoneQueue = &*queue;
+        for id in 0..n {
+            let Ok(page) = OwnedPage::alloc() else { break };
+            let Ok(req) = KBox::pin_init(
+                pin_init!(Req {
+                    bio: Opaque::uninit(),
+                    bvec: Opaque::uninit(),
+                    page,
+                    id,
+                    status: AtomicI32::new(0),
+                    queue: qptr,
+                }),
+                GFP_KERNEL,
+            ) else {
+                break;
+            };
+            // Capacity reserved above: these pushes do not allocate.
+            reqs.push(req, GFP_KERNEL)?;
+            idle.push(id, GFP_KERNEL)?;
+        }
+        if reqs.is_empty() {
+            return Err(ENOMEM);
+        }
+        Ok(Self {
+            queue,
+            reqs,
+            idle,
+            bdev: bdev.inner.clone(),
+        })
+    }
+
+    /// Number of requests.
+    pub(crate) fn len(&self) -> usize {
+        self.reqs.len()
+    }
+
+    /// Requests neither in flight nor held.
+    pub(crate) fn idle_count(&self) -> usize {
+        self.idle.len()
+    }
+
+    /// Takes an idle request, if any.
+    pub(crate) fn take_idle(&mut self) -> Option<ReqId> {
+        self.idle.pop().map(ReqId)
+    }
+
+    /// Returns an unsubmitted request.
+    pub(crate) fn put_idle(&mut self, id: ReqId) {
+        // Capacity for every id was reserved in `new`.
+        let _ = self.idle.push(id.0, GFP_NOWAIT);
+    }
+
+    /// The page of a request the caller holds.
+    pub(crate) fn page_mut(&mut self, id: &ReqId) -> &mut OwnedPage {
+        // SAFETY: The caller holds `id`, so the request is not in flight
+        // and nobody else accesses it; we never move the pinned request.
+        unsafe { &mut Pin::get_unchecked_mut(self.reqs[id.0].as_mut()).page }
+    }
+
+    /// Requests in flight.
+    pub(crate) fn inflight(&self) -> usize {
+        self.queue.state.lock().inflight
+    }
+
+    /// Submits the request's page as a write of block `block`.
+    pub(crate) fn submit(&mut self, id: ReqId, block: u64) {
+        let bdev = self.bdev.bdev.as_ptr();
+        let req: &Req = &self.reqs[id.0];
+        let bio = req.bio.get();
+        // SAFETY: The caller held `id`, so the request is not in flight;
+        // `bio` and `bvec` are our own memory, initialised here for one
+        // page; `end_io` and `bi_private` stay valid until completion
+        // because `Drop` waits for it.
+        unsafe {
+            bindings::bio_init(bio, bdev, req.bvec.get(), 1, ffi::rzram_opf_write());
+            (*bio).bi_iter.bi_sector = block << SECTORS_PER_PAGE_SHIFT;
+            bindings::__bio_add_page(bio, req.page.as_raw(), PAGE_SIZE as u32, 0);
+            (*bio).bi_end_io = Some(end_io);
+            (*bio).bi_private = (req as *const Req).cast_mut().cast();
+        }
+        self.queue.state.lock().inflight += 1;
+        // SAFETY: `bio` is fully set up; the block layer owns it until
+        // `end_io`.
+        unsafe { bindings::submit_bio(bio) };
+    }
+
+    /// Takes a completed request, sleeping until one completes if `wait`.
+    /// Returns `None` if none is done (and, when waiting, none in flight).
+    pub(crate) fn reap(&mut self, wait: bool) -> Option<(ReqId, Result)> {
+        let id = {
+            let mut st = self.queue.state.lock();
+            loop {
+                if let Some(id) = st.done.pop() {
+                    break id;
+                }
+                if !wait || st.inflight == 0 {
+                    return None;
+                }
+                self.queue.cv.wait(&mut st);
+            }
+        };
+        let req: &Req = &self.reqs[id];
+        // SAFETY: The request completed and was published under the
+        // queue lock, which we took after `end_io` released it; its bio
+        // is ours again and is torn down before reuse.
+        unsafe { bindings::bio_uninit(req.bio.get()) };
+        let status = req.status.load(Ordering::Relaxed);
+        let r = if status == 0 {
+            Ok(())
+        } else {
+            Err(Error::from_errno(status))
+        };
+        Some((ReqId(id), r))
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        // Requests and queue must outlive every bio in flight.
+        let mut st = self.queue.state.lock();
+        while st.inflight > 0 {
+            self.queue.cv.wait(&mut st);
+        }
+        let done = core::mem::take(&mut st.done);
+        drop(st);
+        for id in done {
+            // SAFETY: Completed requests whose bios were not yet torn down.
+            unsafe { bindings::bio_uninit(self.reqs[id].bio.get()) };
+        }
+    }
+}
+
+/// Completion of a request's bio; may run in interrupt context.
+unsafe extern "C" fn end_io(bio: *mut bindings::bio) {
+    // SAFETY: `bi_private` was set by `Batch::submit` to the request, which
+    // stays alive until published and reaped (`Batch` invariants).
+    let req = unsafe { &*((*bio).bi_private as *const Req) };
+    // SAFETY: `bio` is the completing bio.
+    let status = unsafe { ffi::rzram_bio_status(bio) };
+    let errno = if status == 0 {
+        0
+    } else {
+        // SAFETY: Pure conversion.
+        unsafe { ffi::rzram_blk_status_to_errno(status) }
+    };
+    req.status.store(errno, Ordering::Relaxed);
+    // SAFETY: The queue outlives every request in flight (`Batch` waits
+    // for `inflight == 0` under this lock before freeing anything).
+    let queue = unsafe { &*req.queue };
+    let mut st = queue.state.lock();
+    // Capacity for every id was reserved: this does not allocate.
+    let _ = st.done.push(req.id, GFP_ATOMIC);
+    st.inflight -= 1;
+    // Wake the task while still holding the lock: the task can only see
+    // `inflight == 0` and free the queue after we release it, and we
+    // touch nothing after the release.
+    queue.cv.notify_all();
+    drop(st);
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Bios handed to rzram's `submit_bio`.
+//!
+//! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
+
+use super::ffi;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::{bindings, error::Result};
+
+/// The operation a bio asks for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Op {
+    Read,
+    Write,
+    Flush,
+    Discard,
+    WriteZeroes,
+    /// Anything else (zone operations, secure erase, ...): not supported.
+    Other,
+}
+
+/// A bio the driver has been asked to serve.
+///
+/// # Invariants
+///
+/// - `ptr` points to a live `struct bio` that the block layer handed to this
+///   driver's `submit_bio` and that has not been completed yet.
+/// - The bio is completed exactly once: by [`Bio::end`], or with an I/O
+///   error when the `Bio` is dropped without being ended.
+pub(crate) struct Bio {
+    ptr: NonNull<bindings::bio>,
+}
+
+impl Bio {
+    /// Takes ownership of a bio given to `submit_bio`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a bio passed to this driver's `submit_bio` that
+    /// nobody else will complete.
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::bio) -> Option<Self> {
+        // INVARIANT: guaranteed by the caller.
+        NonNull::new(ptr).map(|ptr| Self { ptr })
+    }
+
+    fn raw(&self) -> *mut bindings::bio {
+        self.ptr.as_ptr()
+    }
+
+    /// The operation of this bio.
+    pub(crate) fn op(&self) -> Op {
+        // SAFETY: By the type invariant `self.ptr` is a live bio.
+        let op = unsafe { ffi::rzram_bio_op(self.raw()) };
+        match op {
+            bindings::req_op_REQ_OP_READ => Op::Read,
+            bindings::req_op_REQ_OP_WRITE => Op::Write,
+            bindings::req_op_REQ_OP_FLUSH => Op::Flush,
+            bindings::req_op_REQ_OP_DISCARD => Op::Discard,
+            bindings::req_op_REQ_OP_WRITE_ZEROES => Op::WriteZeroes,
+            _ => Op::Other,
+        }
+    }
+
+    /// The first sector (512 bytes) the bio addresses.
+    pub(crate) fn sector(&self) -> u64 {
+        // SAFETY: By the type invariant `self.ptr` is a live bio that only
+        // this driver accesses until it is ended.
+        unsafe { (*self.raw()).bi_iter.bi_sector }
+    }
+
+    /// The number of bytes the bio addresses.
+    pub(crate) fn size(&self) -> u32 {
+        // SAFETY: As in `sector`.
+        unsafe { (*self.raw()).bi_iter.bi_size }
+    }
+
+    /// Calls `f` for each single-page segment of the bio's data, in order,
+    /// stopping at the first error.
+    ///
+    /// The callback form (rather than an iterator) ensures that at most one
+    /// segment's page is mapped at a time.
+    pub(crate) fn for_each_segment(
+        &mut self,
+        mut f: impl FnMut(&mut Segment<'_>) -> Result,
+    ) -> Result {
+        // SAFETY: By the type invariant `self.ptr` is a live bio.
+        let mut iter = unsafe { (*self.raw()).bi_iter };
+        while iter.bi_size > 0 {
+            // SAFETY: `iter` is a copy of the bio's own iterator advanced
+            // only by `rzram_bio_advance_iter_single` while `bi_size > 0`,
+            // so it addresses a valid bvec of this live bio.
+            let bv = unsafe { ffi::rzram_bio_iter_iovec(self.raw(), iter) };
+            let len = bv.bv_len;
+            // INVARIANT: `bv` is a single-page bvec of a live bio which is
+            // borrowed for the lifetime of the segment.
+            let mut seg = Segment {
+                bv,
+                _bio: PhantomData,
+            };
+            f(&mut seg)?;
+            // SAFETY: `len` is the length of the current bvec, which is at
+            // most `iter.bi_size`.
+            unsafe { ffi::rzram_bio_advance_iter_single(self.raw(), &mut iter, len) };
+        }
+        Ok(())
+    }
+
+    /// Completes the bio: successfully for `Ok`, with an I/O error otherwise.
+    pub(crate) fn end(self, result: Result) {
+        let ptr = self.raw();
+        core::mem::forget(self);
+        match result {
+            // SAFETY: `ptr` is live and not yet ended (type invariant); we
+            // forgot `self`, so it is ended exactly once.
+            Ok(()) => unsafe { bindings::bio_endio(ptr) },
+            // SAFETY: As above.
+            Err(_) => unsafe { ffi::rzram_bio_io_error(ptr) },
+        }
+    }
+}
+
+impl Drop for Bio {
+    fn drop(&mut self) {
+        // SAFETY: A `Bio` dropped without `end` has not been completed yet
+        // (type invariant); complete it with an error so it never hangs.
+        unsafe { ffi::rzram_bio_io_error(self.raw()) };
+    }
+}
+
+/// One segment of a bio's data: a range inside a single page.
+///
+/// # Invariants
+///
+/// `bv` describes a range inside one page that belongs to a bio that stays
+/// live for `'a`.
+pub(crate) struct Segment<'a> {
+    bv: bindings::bio_vec,
+    _bio: PhantomData<&'a mut Bio>,
+}
+
+impl Segment<'_> {
+    /// Length of the segment in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.bv.bv_len as usize
+    }
+
+    /// Maps the segment's bytes into the kernel's address space.
+    pub(crate) fn map(&mut self) -> Mapped<'_> {
+        // SAFETY: By the type invariant `bv_page` is a valid page of a live
+        // bio; `kmap_local_page` accepts any such page.
+        let base = unsafe { ffi::rzram_kmap_local_page(self.bv.bv_page) };
+        // INVARIANT: `base` is the mapping of the segment's page, and the
+        // range `bv_offset..bv_offset + bv_len` lies inside that page.
+        Mapped {
+            base,
+            offset: self.bv.bv_offset as usize,
+            len: self.bv.bv_len as usize,
+            _seg: PhantomData,
+        }
+    }
+}
+
+/// A kmap_local mapping of one bio segment, unmapped on drop.
+///
+/// # Invariants
+///
+/// `base` is a live `kmap_local_page` mapping of a page, and
+/// `offset + len <= PAGE_SIZE`.  The mapping is borrowed mutably from its
+/// segment, so a segment is mapped at most once at a time.
+pub(crate) struct Mapped<'a> {
+    base: *mut core::ffi::c_void,
+    offset: usize,
+    len: usize,
+    _seg: PhantomData<&'a mut ()>,
+}
+
+impl Mapped<'_> {
+    /// The segment's bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        // SAFETY: By the type invariant the range is inside a mapped page.
+        // The block layer guarantees stable pages for the duration of the
+        // I/O (the disk sets BLK_FEAT_STABLE_WRITES), so the bytes do not
+        // change while borrowed.
+        unsafe { core::slice::from_raw_parts(self.base.cast::<u8>().add(self.offset), self.len) }
+    }
+
+    /// The segment's bytes, for filling a read.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: As in `as_slice`; the page belongs to a read bio that
+        // only this driver writes until the bio is ended, and `&mut self`
+        // makes this the only reference into the mapping.
+        unsafe {
+            core::slice::from_raw_parts_mut(self.base.cast::<u8>().add(self.offset), self.len)
+        }
+    }
+}
+
+impl Drop for Mapped<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `base` came from `kmap_local_page` (type invariant) and
+        // local mappings are released in LIFO order: at most one segment
+        // mapping exists at a time.
+        unsafe { ffi::rzram_kunmap_local(self.base) };
+    }
+}

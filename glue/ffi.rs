@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Declarations of the C shim (`rzram_shim.c`).
+//!
+//! Each function is a one-line wrapper around a static inline function or a
+//! macro that bindgen cannot translate.  The signatures here must match the
+//! prototypes in `rzram_shim.c`.
+
+use kernel::bindings;
+
+#[allow(improper_ctypes)]
+extern "C" {
+    pub(crate) fn rzram_num_devices() -> u32;
+    pub(crate) fn rzram_dev_to_disk(dev: *mut bindings::device) -> *mut bindings::gendisk;
+    pub(crate) fn rzram_disk_to_dev(disk: *mut bindings::gendisk) -> *mut bindings::device;
+    pub(crate) fn rzram_disk_openers(disk: *mut bindings::gendisk) -> u32;
+    pub(crate) fn rzram_bio_op(bio: *const bindings::bio) -> u32;
+    pub(crate) fn rzram_bio_io_error(bio: *mut bindings::bio);
+    pub(crate) fn rzram_bio_iter_iovec(
+        bio: *mut bindings::bio,
+        iter: bindings::bvec_iter,
+    ) -> bindings::bio_vec;
+    pub(crate) fn rzram_bio_advance_iter_single(
+        bio: *mut bindings::bio,
+        iter: *mut bindings::bvec_iter,
+        bytes: u32,
+    );
+    pub(crate) fn rzram_kmap_local_page(page: *mut bindings::page) -> *mut core::ffi::c_void;
+    pub(crate) fn rzram_kunmap_local(addr: *const core::ffi::c_void);
+}
+
+#[allow(improper_ctypes)]
+extern "C" {
+    pub(crate) fn rzram_disk_open_lock(disk: *mut bindings::gendisk);
+    pub(crate) fn rzram_disk_open_unlock(disk: *mut bindings::gendisk);
+}
+
+/// `struct zs_pool` (opaque).
+#[repr(C)]
+pub(crate) struct ZsPoolRaw {
+    _p: [u8; 0],
+}
+
+/// `struct crypto_comp` (opaque).
+#[repr(C)]
+pub(crate) struct CryptoComp {
+    _p: [u8; 0],
+}
+
+/// `enum zs_mapmode`.
+pub(crate) const ZS_MM_RO: u32 = 1;
+/// `enum zs_mapmode`.
+pub(crate) const ZS_MM_WO: u32 = 2;
+
+// Exported functions of mm/zsmalloc.c and crypto/compress.c, which
+// 6.12's bindings do not include (`linux/zsmalloc.h` and `linux/crypto.h`
+// are not in `bindings_helper.h`).  Prototypes copied from those headers.
+extern "C" {
+    pub(crate) fn zs_create_pool(name: *const u8) -> *mut ZsPoolRaw;
+    pub(crate) fn zs_destroy_pool(pool: *mut ZsPoolRaw);
+    pub(crate) fn zs_malloc(pool: *mut ZsPoolRaw, size: usize, flags: u32) -> usize;
+    pub(crate) fn zs_free(pool: *mut ZsPoolRaw, obj: usize);
+    pub(crate) fn zs_huge_class_size(pool: *mut ZsPoolRaw) -> usize;
+    pub(crate) fn zs_map_object(pool: *mut ZsPoolRaw, handle: usize, mm: u32) -> *mut u8;
+    pub(crate) fn zs_unmap_object(pool: *mut ZsPoolRaw, handle: usize);
+    pub(crate) fn zs_get_total_pages(pool: *mut ZsPoolRaw) -> usize;
+    pub(crate) fn zs_compact(pool: *mut ZsPoolRaw) -> usize;
+    pub(crate) fn zs_pool_stats(pool: *mut ZsPoolRaw, stats: *mut usize);
+
+    pub(crate) fn crypto_comp_compress(
+        tfm: *mut CryptoComp,
+        src: *const u8,
+        slen: u32,
+        dst: *mut u8,
+        dlen: *mut u32,
+    ) -> i32;
+    pub(crate) fn crypto_comp_decompress(
+        tfm: *mut CryptoComp,
+        src: *const u8,
+        slen: u32,
+        dst: *mut u8,
+        dlen: *mut u32,
+    ) -> i32;
+
+    pub(crate) fn rzram_crypto_alloc_comp(name: *const u8) -> *mut CryptoComp;
+    pub(crate) fn rzram_crypto_free_comp(tfm: *mut CryptoComp);
+    pub(crate) fn rzram_crypto_has_comp(name: *const u8) -> i32;
+    pub(crate) fn rzram_get_cpu() -> u32;
+    pub(crate) fn rzram_put_cpu();
+    pub(crate) fn rzram_nr_cpu_ids() -> u32;
+    pub(crate) fn rzram_preempt_disable();
+    pub(crate) fn rzram_preempt_enable();
+    pub(crate) fn rzram_cpu_relax();
+    pub(crate) fn rzram_ktime_get_boottime_seconds() -> i64;
+}
+
+extern "C" {
+    pub(crate) fn rzram_gfp_zs_fast() -> u32;
+    pub(crate) fn rzram_gfp_zs_slow() -> u32;
+}
+
+#[allow(improper_ctypes)]
+extern "C" {
+    pub(crate) fn rzram_init_rwsem(sem: *mut bindings::rw_semaphore);
+    pub(crate) fn rzram_alloc_page_noio() -> *mut bindings::page;
+    pub(crate) fn rzram_alloc_page_kernel() -> *mut bindings::page;
+}
+
+#[allow(improper_ctypes)]
+extern "C" {
+    pub(crate) fn rzram_spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> usize;
+    pub(crate) fn rzram_spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: usize);
+    pub(crate) fn rzram_bdev_nr_sectors(bdev: *mut bindings::block_device) -> u64;
+    pub(crate) fn rzram_blk_open_rw() -> bindings::blk_mode_t;
+    pub(crate) fn rzram_opf_write() -> bindings::blk_opf_t;
+    pub(crate) fn rzram_opf_read() -> bindings::blk_opf_t;
+    pub(crate) fn rzram_bio_status(bio: *const bindings::bio) -> u8;
+    pub(crate) fn rzram_blk_status_to_errno(status: u8) -> i32;
+}
+
+extern "C" {
+    pub(crate) fn rzram_memalloc_noio_save() -> u32;
+    pub(crate) fn rzram_memalloc_noio_restore(flags: u32);
+    pub(crate) fn rzram_gfp_noio() -> u32;
+}

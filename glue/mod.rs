@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel glue: the only place in rzram with `unsafe` code and raw
+//! `kernel::bindings`.
+//!
+//! Each submodule wraps one C facility in a small safe type whose invariants
+//! are documented next to it, in the manner of
+//! `rust/kernel/block/mq/gen_disk.rs`.  The driver above uses only these
+//! types.
+
+pub(crate) mod bio;
+pub(crate) mod disk;
+pub(crate) mod ffi;
+pub(crate) mod sysfs;
+
+use core::cell::UnsafeCell;
+
+/// A `static` that C code receives a mutable pointer to.
+///
+/// Kernel tables such as `block_device_operations` and `device_attribute`
+/// hold raw pointers, so they are neither `Sync` nor placeable in read-only
+/// memory when C may write to them (lockdep keys embedded in `attribute`).
+/// `Shared` puts them in writable memory and hands out raw pointers only.
+#[repr(transparent)]
+pub(crate) struct Shared<T>(UnsafeCell<T>);
+
+// SAFETY: Rust code never reads or writes through a `Shared` after
+// construction; only the C side accesses the value, through `get()`, under
+// its own synchronisation.
+unsafe impl<T> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// Wraps a value for C.
+    pub(crate) const fn new(value: T) -> Self {
+        Self(UnsafeCell::new(value))
+    }
+
+    /// Returns the pointer to hand to C.
+    pub(crate) const fn get(&self) -> *mut T {
+        self.0.get()
+    }
+}
+
+pub(crate) mod bitlock;
+pub(crate) mod comp;
+pub(crate) mod page;
+pub(crate) mod rwsem;
+pub(crate) mod zsmalloc;
+
+/// Seconds since boot, including suspend (`ktime_get_boottime_seconds`).
+pub(crate) fn boottime_secs() -> i64 {
+    // SAFETY: Reads a clock; callable from any context.
+    unsafe { ffi::rzram_ktime_get_boottime_seconds() }
+}
+
+/// The `num_devices` module parameter.
+pub(crate) fn param_num_devices() -> u32 {
+    // SAFETY: Reads a module parameter that is only set at load time.
+    unsafe { ffi::rzram_num_devices() }
+}
+pub(crate) mod class;
+pub(crate) mod irqlock;
+pub(crate) mod bdev;
+
+/// While alive, allocations of this task do not start I/O to reclaim
+/// memory (`memalloc_noio_save`), as the block I/O path requires.
+pub(crate) struct NoIoScope {
+    flags: u32,
+}
+
+impl NoIoScope {
+    /// Enters the scope.
+    pub(crate) fn new() -> Self {
+        // SAFETY: Changes only the current task's allocation flags;
+        // restored on drop, in LIFO order since the guard is scoped.
+        Self {
+            flags: unsafe { ffi::rzram_memalloc_noio_save() },
+        }
+    }
+}
+
+impl Drop for NoIoScope {
+    fn drop(&mut self) {
+        // SAFETY: Restores what `new` saved.
+        unsafe { ffi::rzram_memalloc_noio_restore(self.flags) };
+    }
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Parsers with the semantics of the kernel's `memparse` and `kstrto*`,
+//! which zram's sysfs attributes use.  Inputs arrive with at most one
+//! trailing newline already removed.
+
+use kernel::prelude::*;
+
+/// Parses the leading unsigned number of `s` like `simple_strtoull(s, &end,
+/// base)`: base 0 means auto (`0x` hex, leading `0` octal, else decimal).
+/// Returns the value and the unparsed rest; `None` if no digit was read.
+fn strtoull(s: &str, base: u32) -> Option<(u64, &str)> {
+    let b = s.as_bytes();
+    let (base, mut i) = match base {
+        0 if b.len() >= 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b.get(2).is_some_and(|c| c.is_ascii_hexdigit()) => (16, 2),
+        0 if b.first() == Some(&b'0') => (8, 0),
+        0 => (10, 0),
+        16 if b.len() >= 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' => (16, 2),
+        base => (base, 0),
+    };
+    let start = i;
+    let mut v: u64 = 0;
+    while let Some(d) = b.get(i).and_then(|c| (*c as char).to_digit(base)) {
+        // simple_strtoull wraps silently; kstrto* reject overflow (below).
+        v = v.wrapping_mul(base as u64).wrapping_add(d as u64);
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    Some((v, &s[i..]))
+}
+
+/// `memparse`: a number with an optional K, M, G, T, P or E suffix (any
+/// case).  Trailing text after the suffix is ignored, as in C.  `None` when
+/// no number could be read.
+pub(crate) fn memparse(s: &str) -> Option<u64> {
+    let (v, rest) = strtoull(s, 0)?;
+    let shift = match rest.as_bytes().first().map(|c| c.to_ascii_uppercase()) {
+        Some(b'E') => 60,
+        Some(b'P') => 50,
+        Some(b'T') => 40,
+        Some(b'G') => 30,
+        Some(b'M') => 20,
+        Some(b'K') => 10,
+        _ => 0,
+    };
+    Some(v.wrapping_shl(shift))
+}
+
+/// `kstrtoull(s, base)`: the whole string must be a number that fits.
+pub(crate) fn kstrtoull(s: &str, base: u32) -> Result<u64> {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let (_, rest) = strtoull(s, base).ok_or(EINVAL)?;
+    if !rest.is_empty() {
+        return Err(EINVAL);
+    }
+    // Re-parse with overflow checks.
+    let (digits, radix) = match base {
+        0 | 16 if s.len() > 2 && (s.as_bytes()[1] | 0x20) == b'x' && s.as_bytes()[0] == b'0' => (&s[2..], 16),
+        0 if s.len() > 1 && s.as_bytes()[0] == b'0' => (&s[1..], 8),
+        0 => (s, 10),
+        b => (s, b),
+    };
+    let mut v: u64 = 0;
+    for c in digits.chars() {
+        let d = c.to_digit(radix).ok_or(EINVAL)? as u64;
+        v = v.checked_mul(radix as u64).and_then(|v| v.checked_add(d)).ok_or(ERANGE)?;
+    }
+    Ok(v)
+}
+
+/// `kstrtou16(s, 10)`.
+pub(crate) fn kstrtou16(s: &str) -> Result<u16> {
+    u16::try_from(kstrtoull(s, 10)?).map_err(|_| ERANGE)
+}
+
+/// `sysfs_streq(a, b)` with `a` already stripped of one newline.
+pub(crate) fn streq(a: &str, b: &str) -> bool {
+    a == b
+}

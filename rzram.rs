@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rzram: a compressed RAM block device with batched writeback.
+//!
+//! rzram mirrors zram (`drivers/block/zram/zram_drv.c` of Linux 6.12) and
+//! its sysfs ABI under `/sys/block/rzramN`.  Its writeback to a backing
+//! block device keeps many pages in flight at once (see `rzram_wb.rs`).
+//!
+//! Layout:
+//! - `glue`: the safe wrappers over the C interfaces; all `unsafe` code of
+//!   the driver lives there.
+//! - this file: the module, its devices and their I/O paths.
+//! - `slots`: the slot table and its per-slot lock.
+//! - `parse`: `memparse`/`kstrto*` equivalents for sysfs input.
+//! - `rzram_wb`: writeback.
+//!
+//! # Locks, in the order they are taken
+//!
+//! 1. `RzramModule::devices` (a mutex): the device list; held by hot_add,
+//!    hot_remove and module unload.
+//! 2. The disk's `open_mutex` (kernel): protects `Device::claim`.
+//! 3. `Device::init` (a rw-semaphore, zram's `init_lock`): the device
+//!    configuration and its [`Store`].  Exclusive for disksize, reset,
+//!    comp_algorithm, backing_dev and mem_limit; shared for I/O, stats and
+//!    writeback.
+//! 4. One slot lock (see `slots`), never two at once, never across a sleep.
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use kernel::{
+    new_mutex,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::{Arc, Mutex},
+};
+
+mod glue;
+mod parse;
+#[path = "rzram_wb.rs"]
+mod rzram_wb;
+mod slots;
+
+use glue::bio::{Bio, Op};
+use glue::comp::{self, Compressor};
+use glue::disk::{Disk, DiskConfig, DiskOps, DiskRef, DiskVtable, Major, SECTOR_SHIFT};
+use glue::page::OwnedPage;
+use glue::rwsem::RwSem;
+use glue::sysfs::{disk_attrs, SysfsBuf};
+use glue::zsmalloc::{ZsGfp, ZsPool};
+use slots::{Content, Slot, SlotTable, HUGE, IDLE, UNDER_WB};
+
+module! {
+    type: RzramModule,
+    name: "rzram",
+    author: "rzram developers",
+    description: "Compressed RAM block device with batched writeback",
+    license: "GPL",
+}
+
+const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
+const SECTORS_PER_PAGE_SHIFT: u32 = PAGE_SHIFT - SECTOR_SHIFT;
+const SECTORS_PER_PAGE: u64 = 1 << SECTORS_PER_PAGE_SHIFT;
+/// `CRYPTO_MAX_ALG_NAME`.
+const CRYPTO_MAX_ALG_NAME: usize = 128;
+
+/// The algorithms rzram offers, in zram 6.12's order.  Shown are those the
+/// kernel has.
+const ALGORITHMS: [&CStr; 4] = [c_str!("lzo-rle"), c_str!("lzo"), c_str!("lz4"), c_str!("zstd")];
+/// zram 6.12's default.
+const DEFAULT_ALGORITHM: &CStr = c_str!("lzo-rle");
+
+/// Counters shown in `io_stat`, `mm_stat`, `debug_stat` and `bd_stat`.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) compr_data_size: AtomicU64,
+    pub(crate) failed_reads: AtomicU64,
+    pub(crate) failed_writes: AtomicU64,
+    pub(crate) notify_free: AtomicU64,
+    pub(crate) same_pages: AtomicU64,
+    pub(crate) huge_pages: AtomicU64,
+    pub(crate) huge_pages_since: AtomicU64,
+    pub(crate) pages_stored: AtomicU64,
+    pub(crate) max_used_pages: AtomicU64,
+    pub(crate) writestall: AtomicU64,
+    pub(crate) miss_free: AtomicU64,
+    pub(crate) bd_count: AtomicU64,
+    pub(crate) bd_reads: AtomicU64,
+    pub(crate) bd_writes: AtomicU64,
+}
+
+impl Stats {
+    fn clear(&self) {
+        for c in [
+            &self.compr_data_size,
+            &self.failed_reads,
+            &self.failed_writes,
+            &self.notify_free,
+            &self.same_pages,
+            &self.huge_pages,
+            &self.huge_pages_since,
+            &self.pages_stored,
+            &self.max_used_pages,
+            &self.writestall,
+            &self.miss_free,
+            &self.bd_count,
+            &self.bd_reads,
+            &self.bd_writes,
+        ] {
+            c.store(0, Relaxed);
+        }
+    }
+}
+
+pub(crate) fn dec(c: &AtomicU64) {
+    c.fetch_sub(1, Relaxed);
+}
+
+pub(crate) fn inc(c: &AtomicU64) {
+    c.fetch_add(1, Relaxed);
+}
+
+/// What `disksize` creates and `reset` destroys.
+pub(crate) struct Store {
+    pub(crate) pool: ZsPool,
+    pub(crate) comp: Compressor,
+    pub(crate) slots: SlotTable,
+    /// Compressed sizes at or above this are stored raw ("huge").
+    huge_class_size: usize,
+    /// The backing device's blocks, if one is configured.
+    pub(crate) wb: Option<rzram_wb::WbStore>,
+}
+
+/// A device's configuration, behind its init lock.
+pub(crate) struct Config {
+    disksize: u64,
+    comp_alg: &'static CStr,
+    /// `Some` once initialised (disksize set).
+    pub(crate) store: Option<Store>,
+    /// Set by `backing_dev` before initialisation.
+    pub(crate) backing: Option<rzram_wb::BackingCfg>,
+}
+
+/// One rzram device: the private data of disk `rzramN`.
+pub(crate) struct Device {
+    id: u32,
+    /// zram's `init_lock`; see the lock order at the top of this file.
+    pub(crate) init: RwSem<Config>,
+    /// Set while a reset or removal runs: opens fail with `EBUSY`.
+    /// Only read or written with the disk's `open_mutex` held.
+    claim: AtomicBool,
+    /// `mem_limit` in pages, 0 for none.
+    limit_pages: AtomicU64,
+    pub(crate) stats: Stats,
+    /// Writeback limit and batch size.
+    pub(crate) wb: rzram_wb::WbSettings,
+    /// Serialises writebacks; taken before `init`.
+    pub(crate) wb_lock: Pin<KBox<Mutex<()>>>,
+}
+
+/// A page of `len` bytes all equal to one machine word, as
+/// `page_same_filled` checks.
+fn same_filled(page: &[u8]) -> Option<u64> {
+    let mut words = page.chunks_exact(8).map(|w| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        u64::from_ne_bytes(b)
+    });
+    let first = words.next()?;
+    // Check the last word first: most pages that are not same-filled
+    // differ there, as zram notes.
+    let last = u64::from_ne_bytes(page[page.len() - 8..].try_into().ok()?);
+    if last != first {
+        return None;
+    }
+    words.all(|w| w == first).then_some(first)
+}
+
+/// Fills `dst` with the repeated word `v`.
+fn fill_same(dst: &mut [u8], v: u64) {
+    let b = v.to_ne_bytes();
+    for w in dst.chunks_exact_mut(8) {
+        w.copy_from_slice(&b);
+    }
+}
+
+fn now_secs() -> u32 {
+    glue::boottime_secs().clamp(0, u32::MAX as i64) as u32
+}
+
+impl Device {
+    fn new(id: u32) -> Result<Self> {
+        Ok(Self {
+            id,
+            init: RwSem::new(Config {
+                disksize: 0,
+                comp_alg: DEFAULT_ALGORITHM,
+                store: None,
+                backing: None,
+            })?,
+            claim: AtomicBool::new(false),
+            limit_pages: AtomicU64::new(0),
+            stats: Stats::default(),
+            wb: rzram_wb::WbSettings::new(),
+            wb_lock: KBox::pin_init(new_mutex!((), "rzram:wb_lock"), GFP_KERNEL)?,
+        })
+    }
+
+    /// Frees what a locked slot holds, as `zram_free_page`, and clears all
+    /// flags.  Clearing `UNDER_WB` is how a writeback in flight learns that
+    /// the slot changed (see `rzram_wb`).
+    pub(crate) fn free_slot(&self, store: &Store, slot: &mut Slot<'_>) {
+        slot.relaxed().store(0, Relaxed);
+        if slot.flags() & HUGE != 0 {
+            dec(&self.stats.huge_pages);
+        }
+        slot.set_flags(0);
+        match core::mem::take(slot.data()) {
+            Content::Empty => return,
+            Content::Same(_) => dec(&self.stats.same_pages),
+            Content::Zs(h) => {
+                self.stats.compr_data_size.fetch_sub(h.size() as u64, Relaxed);
+                store.pool.free(h);
+            }
+            Content::Wb(block) => rzram_wb::free_block(self, store, block),
+        }
+        dec(&self.stats.pages_stored);
+    }
+
+    /// Reads page `index` into `dst` (a whole page), as `zram_read_page`.
+    fn read_page(&self, store: &Store, index: usize, dst: &mut [u8]) -> Result {
+        let slot = store.slots.lock(index)?;
+        match slot.data_ref() {
+            Content::Empty => dst.fill(0),
+            Content::Same(v) => fill_same(dst, *v),
+            Content::Zs(h) if h.size() == PAGE_SIZE => {
+                store.pool.with_object(h, |src| dst.copy_from_slice(src))
+            }
+            Content::Zs(h) => {
+                let mut strm = store.comp.get()?;
+                store.pool.with_object(h, |src| strm.decompress(src, dst))?;
+            }
+            &Content::Wb(block) => {
+                // The slot is unlocked before the (sleeping) read.
+                return rzram_wb::read_block(self, store, block, dst, move || drop(slot));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a whole page at `index`, as `zram_write_page`.
+    fn write_page(&self, store: &Store, index: usize, src: &[u8]) -> Result {
+        let (content, flags) = match same_filled(src) {
+            Some(v) => {
+                inc(&self.stats.same_pages);
+                (Content::Same(v), 0)
+            }
+            None => {
+                let (h, huge) = self.compress_store(store, src)?;
+                (Content::Zs(h), if huge { HUGE } else { 0 })
+            }
+        };
+        if flags & HUGE != 0 {
+            inc(&self.stats.huge_pages);
+            inc(&self.stats.huge_pages_since);
+        }
+        let mut slot = store.slots.lock(index)?;
+        self.free_slot(store, &mut slot);
+        let keep = slot.flags();
+        slot.set_flags(keep | flags);
+        *slot.data() = content;
+        drop(slot);
+        inc(&self.stats.pages_stored);
+        Ok(())
+    }
+
+    /// Compresses `src` and stores it in the pool; returns the handle and
+    /// whether the page was stored raw.
+    fn compress_store(&self, store: &Store, src: &[u8]) -> Result<(glue::zsmalloc::ZsHandle, bool)> {
+        // Set when the fast allocation failed and a handle of this size was
+        // allocated by the sleeping slow path.
+        let mut prealloc: Option<glue::zsmalloc::ZsHandle> = None;
+        loop {
+            let mut strm = store.comp.get()?;
+            let out = strm.compress(src).inspect_err(|e| {
+                pr_err!("Compression failed! err={}\n", e.to_errno());
+            });
+            let out = match out {
+                Ok(out) => out,
+                Err(e) => {
+                    drop(strm);
+                    if let Some(h) = prealloc.take() {
+                        store.pool.free(h);
+                    }
+                    return Err(e);
+                }
+            };
+            let huge = out.len() >= store.huge_class_size;
+            let data = if huge { src } else { out };
+            let h = match prealloc.take() {
+                Some(h) if h.size() == data.len() => h,
+                Some(h) => {
+                    // Only if the page changed under us: retry.
+                    store.pool.free(h);
+                    continue;
+                }
+                None => match store.pool.malloc(data.len(), ZsGfp::NoReclaim) {
+                    Ok(h) => h,
+                    Err(_) => {
+                        let len = data.len();
+                        drop(strm);
+                        inc(&self.stats.writestall);
+                        prealloc = Some(store.pool.malloc(len, ZsGfp::Reclaim)?);
+                        continue;
+                    }
+                },
+            };
+            let alloced = store.pool.total_pages() as u64;
+            self.stats.max_used_pages.fetch_max(alloced, Relaxed);
+            let limit = self.limit_pages.load(Relaxed);
+            if limit != 0 && alloced > limit {
+                drop(strm);
+                store.pool.free(h);
+                return Err(ENOMEM);
+            }
+            let r = store.pool.write(&h, data);
+            drop(strm);
+            if let Err(e) = r {
+                store.pool.free(h);
+                return Err(e);
+            }
+            self.stats.compr_data_size.fetch_add(h.size() as u64, Relaxed);
+            return Ok((h, huge));
+        }
+    }
+
+    /// Reads `dst.len()` bytes at byte `off` of page `index`.
+    fn read_part(&self, store: &Store, index: usize, off: usize, dst: &mut [u8]) -> Result {
+        if dst.len() == PAGE_SIZE {
+            return self.read_page(store, index, dst);
+        }
+        let mut tmp = OwnedPage::alloc_noio()?;
+        tmp.with_mut(|page| {
+            self.read_page(store, index, page)?;
+            dst.copy_from_slice(&page[off..off + dst.len()]);
+            Ok(())
+        })
+    }
+
+    /// Writes `src` at byte `off` of page `index`.
+    fn write_part(&self, store: &Store, index: usize, off: usize, src: &[u8]) -> Result {
+        if src.len() == PAGE_SIZE {
+            return self.write_page(store, index, src);
+        }
+        let mut tmp = OwnedPage::alloc_noio()?;
+        tmp.with_mut(|page| {
+            self.read_page(store, index, page)?;
+            page[off..off + src.len()].copy_from_slice(src);
+            self.write_page(store, index, page)
+        })
+    }
+
+    fn mark_accessed(&self, store: &Store, index: usize) {
+        if let Ok(mut slot) = store.slots.lock(index) {
+            slots::accessed(&mut slot, now_secs());
+        }
+    }
+
+    /// Serves a read or write bio.
+    fn rw(&self, store: &Store, bio: &mut Bio, write: bool) -> Result {
+        let mut sector = bio.sector();
+        bio.for_each_segment(|seg| {
+            let len = seg.len();
+            let mut map = seg.map();
+            let mut done = 0;
+            while done < len {
+                let index = (sector >> SECTORS_PER_PAGE_SHIFT) as usize;
+                let off = ((sector & (SECTORS_PER_PAGE - 1)) << SECTOR_SHIFT) as usize;
+                let n = (len - done).min(PAGE_SIZE - off);
+                let r = if write {
+                    self.write_part(store, index, off, &map.as_slice()[done..done + n])
+                } else {
+                    self.read_part(store, index, off, &mut map.as_mut_slice()[done..done + n])
+                };
+                if let Err(e) = r {
+                    inc(if write {
+                        &self.stats.failed_writes
+                    } else {
+                        &self.stats.failed_reads
+                    });
+                    return Err(e);
+                }
+                self.mark_accessed(store, index);
+                done += n;
+                sector += (n >> SECTOR_SHIFT) as u64;
+            }
+            Ok(())
+        })
+    }
+
+    /// Discard and write-zeroes: frees whole pages, as `zram_bio_discard`
+    /// (a partial page at either end is left alone).
+    fn discard(&self, store: &Store, bio: &Bio) {
+        let mut n = bio.size() as usize;
+        let sector = bio.sector();
+        let mut index = (sector >> SECTORS_PER_PAGE_SHIFT) as usize;
+        let off = ((sector & (SECTORS_PER_PAGE - 1)) << SECTOR_SHIFT) as usize;
+        if off != 0 {
+            if n <= PAGE_SIZE - off {
+                return;
+            }
+            n -= PAGE_SIZE - off;
+            index += 1;
+        }
+        while n >= PAGE_SIZE {
+            if let Ok(mut slot) = store.slots.lock(index) {
+                self.free_slot(store, &mut slot);
+            }
+            inc(&self.stats.notify_free);
+            index += 1;
+            n -= PAGE_SIZE;
+        }
+    }
+
+    /// Tears down the store and returns to the uninitialised state, as
+    /// `zram_reset_device`.
+    fn reset(&self, disk: &DiskRef<'_>) {
+        let mut cfg = self.init.write();
+        self.limit_pages.store(0, Relaxed);
+        disk.set_capacity_and_notify(0);
+        // Dropping the store frees every page and the backing bitmap.
+        cfg.store = None;
+        cfg.disksize = 0;
+        cfg.comp_alg = DEFAULT_ALGORITHM;
+        rzram_wb::reset(self, &mut cfg);
+        self.stats.clear();
+    }
+
+    /// Tries to claim the device for reset or removal: fails with `EBUSY`
+    /// if it is open or already claimed.
+    fn claim(&self, disk: &DiskRef<'_>) -> Result {
+        disk.with_open_lock(|openers| {
+            if openers > 0 || self.claim.load(Relaxed) {
+                return Err(EBUSY);
+            }
+            self.claim.store(true, Relaxed);
+            Ok(())
+        })
+    }
+
+    fn unclaim(&self, disk: &DiskRef<'_>) {
+        disk.with_open_lock(|_| self.claim.store(false, Relaxed));
+    }
+}
+
+impl DiskOps for Device {
+    fn submit_bio(&self, _disk: &DiskRef<'_>, mut bio: Bio) {
+        let op = bio.op();
+        // Nothing is cached, so there is nothing to flush.
+        if op == Op::Flush {
+            bio.end(Ok(()));
+            return;
+        }
+        let cfg = self.init.read();
+        let Some(store) = cfg.store.as_ref() else {
+            drop(cfg);
+            bio.end(Err(EIO));
+            return;
+        };
+        let r = match op {
+            Op::Read => self.rw(store, &mut bio, false),
+            Op::Write => self.rw(store, &mut bio, true),
+            Op::Discard | Op::WriteZeroes => {
+                self.discard(store, &bio);
+                Ok(())
+            }
+            Op::Flush => Ok(()),
+            Op::Other => Err(EOPNOTSUPP),
+        };
+        drop(cfg);
+        bio.end(r);
+    }
+
+    fn open(&self) -> Result {
+        // Called with `open_mutex` held, which protects `claim`.
+        if self.claim.load(Relaxed) {
+            return Err(EBUSY);
+        }
+        Ok(())
+    }
+
+    fn swap_slot_free_notify(&self, index: u64) {
+        inc(&self.stats.notify_free);
+        let cfg = self.init.read();
+        let Some(store) = cfg.store.as_ref() else {
+            return;
+        };
+        match store.slots.try_lock(index as usize) {
+            Some(mut slot) => self.free_slot(store, &mut slot),
+            None => inc(&self.stats.miss_free),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// sysfs attributes, in the order of zram's `zram_disk_attrs`.
+
+type ShowResult = Result;
+
+pub(crate) fn emit(buf: &mut SysfsBuf<'_>, args: core::fmt::Arguments<'_>) -> ShowResult {
+    buf.write_fmt(args).map_err(|_| EINVAL)
+}
+
+fn disksize_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    let size = dev.init.read().disksize;
+    emit(buf, format_args!("{size}\n"))
+}
+
+fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
+    let size = parse::memparse(s).unwrap_or(0);
+    if size == 0 {
+        return Err(EINVAL);
+    }
+    let mut cfg = dev.init.write();
+    if cfg.store.is_some() {
+        pr_info!("Cannot change disksize for initialized device\n");
+        return Err(EBUSY);
+    }
+    let size = size.checked_add(PAGE_SIZE as u64 - 1).ok_or(EINVAL)? & !(PAGE_SIZE as u64 - 1);
+    let pages = usize::try_from(size >> PAGE_SHIFT).map_err(|_| ENOMEM)?;
+    let slots = SlotTable::new(pages)?;
+    let pool = ZsPool::new(disk.name())?;
+    let comp = Compressor::new(cfg.comp_alg).inspect_err(|_| {
+        pr_err!("Cannot initialise {} compressing backend\n", cfg.comp_alg);
+    })?;
+    let huge_class_size = pool.huge_class_size();
+    let wb = rzram_wb::init_store(&cfg)?;
+    cfg.store = Some(Store {
+        pool,
+        comp,
+        slots,
+        huge_class_size,
+        wb,
+    });
+    cfg.disksize = size;
+    disk.set_capacity_and_notify(size >> SECTOR_SHIFT);
+    Ok(())
+}
+
+fn initstate_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    let init = dev.init.read().store.is_some();
+    emit(buf, format_args!("{}\n", init as u32))
+}
+
+fn reset_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
+    if parse::kstrtou16(s)? == 0 {
+        return Err(EINVAL);
+    }
+    dev.claim(disk)?;
+    // Make sure all pending I/O is finished.
+    let r = disk.sync();
+    dev.reset(disk);
+    dev.unclaim(disk);
+    r
+}
+
+fn compact_store(dev: &Device, _: &DiskRef<'_>, _s: &str) -> Result {
+    let cfg = dev.init.read();
+    let store = cfg.store.as_ref().ok_or(EINVAL)?;
+    store.pool.compact();
+    Ok(())
+}
+
+fn mem_limit_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let limit = parse::memparse(s).ok_or(EINVAL)?;
+    let _cfg = dev.init.write();
+    let pages = limit.div_ceil(PAGE_SIZE as u64);
+    dev.limit_pages.store(pages, Relaxed);
+    Ok(())
+}
+
+fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    if parse::kstrtoull(s, 10).map_err(|_| EINVAL)? != 0 {
+        return Err(EINVAL);
+    }
+    let cfg = dev.init.read();
+    if let Some(store) = cfg.store.as_ref() {
+        dev.stats.max_used_pages.store(store.pool.total_pages() as u64, Relaxed);
+    }
+    Ok(())
+}
+
+fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    // `None`: mark everything ("all"); else pages not accessed since.
+    let cutoff = if parse::streq(s, "all") {
+        None
+    } else {
+        let age = parse::kstrtoull(s, 0).map_err(|_| EINVAL)?;
+        Some(glue::boottime_secs().saturating_sub(age.min(i64::MAX as u64) as i64))
+    };
+    let cfg = dev.init.read();
+    let store = cfg.store.as_ref().ok_or(EINVAL)?;
+    for index in 0..store.slots.len() {
+        let mut slot = store.slots.lock(index)?;
+        // As zram: written-back, in-flight and same-filled slots are never
+        // idle; neither is an empty one.
+        match slot.data_ref() {
+            Content::Zs(_) => {}
+            _ => continue,
+        }
+        let f = slot.flags();
+        if f & UNDER_WB != 0 {
+            continue;
+        }
+        let ac = slot.relaxed().load(Relaxed) as i64;
+        let idle = cutoff.map_or(true, |c| c > ac);
+        slot.set_flags(if idle { f | IDLE } else { f & !IDLE });
+    }
+    Ok(())
+}
+
+fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    let cur = dev.init.read().comp_alg;
+    for alg in ALGORITHMS.iter().filter(|a| comp::available(a)) {
+        if alg.as_bytes() == cur.as_bytes() {
+            emit(buf, format_args!("[{}] ", alg))?;
+        } else {
+            emit(buf, format_args!("{} ", alg))?;
+        }
+    }
+    emit(buf, format_args!("\n"))
+}
+
+fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    // zram measures the input before removing the newline.
+    if s.len() + 1 > CRYPTO_MAX_ALG_NAME {
+        return Err(E2BIG);
+    }
+    let alg = ALGORITHMS
+        .iter()
+        .find(|a| a.to_str().is_ok_and(|a| a == s) && comp::available(a))
+        .ok_or(EINVAL)?;
+    let mut cfg = dev.init.write();
+    if cfg.store.is_some() {
+        pr_info!("Can't change algorithm for initialized device\n");
+        return Err(EBUSY);
+    }
+    cfg.comp_alg = alg;
+    Ok(())
+}
+
+fn io_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    let _cfg = dev.init.read();
+    let s = &dev.stats;
+    emit(
+        buf,
+        format_args!(
+            "{:8} {:8} 0 {:8}\n",
+            s.failed_reads.load(Relaxed),
+            s.failed_writes.load(Relaxed),
+            s.notify_free.load(Relaxed)
+        ),
+    )
+}
+
+fn mm_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    let cfg = dev.init.read();
+    let (mem_used, compacted) = cfg
+        .store
+        .as_ref()
+        .map_or((0, 0), |st| (st.pool.total_pages() as u64, st.pool.pages_compacted() as u64));
+    let s = &dev.stats;
+    emit(
+        buf,
+        format_args!(
+            "{:8} {:8} {:8} {:8} {:8} {:8} {:8} {:8} {:8}\n",
+            s.pages_stored.load(Relaxed) << PAGE_SHIFT,
+            s.compr_data_size.load(Relaxed),
+            mem_used << PAGE_SHIFT,
+            dev.limit_pages.load(Relaxed) << PAGE_SHIFT,
+            s.max_used_pages.load(Relaxed) << PAGE_SHIFT,
+            s.same_pages.load(Relaxed),
+            compacted,
+            s.huge_pages.load(Relaxed),
+            s.huge_pages_since.load(Relaxed)
+        ),
+    )
+}
+
+fn debug_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    let _cfg = dev.init.read();
+    let s = &dev.stats;
+    emit(
+        buf,
+        format_args!(
+            "version: {}\n{:8} {:8}\n",
+            1,
+            s.writestall.load(Relaxed),
+            s.miss_free.load(Relaxed)
+        ),
+    )
+}
+
+disk_attrs!(static RZRAM_ATTRS: Device = {
+    "compact" => (None, Some(compact_store)),
+    "disksize" => (Some(disksize_show), Some(disksize_store)),
+    "initstate" => (Some(initstate_show), None),
+    "reset" => (None, Some(reset_store)),
+    "mem_limit" => (None, Some(mem_limit_store)),
+    "mem_used_max" => (None, Some(mem_used_max_store)),
+    "idle" => (None, Some(idle_store)),
+    "backing_dev" => (Some(rzram_wb::backing_dev_show), Some(rzram_wb::backing_dev_store)),
+    "writeback" => (None, Some(rzram_wb::writeback_store)),
+    "writeback_limit" => (
+        Some(rzram_wb::writeback_limit_show),
+        Some(rzram_wb::writeback_limit_store)
+    ),
+    "writeback_limit_enable" => (
+        Some(rzram_wb::writeback_limit_enable_show),
+        Some(rzram_wb::writeback_limit_enable_store)
+    ),
+    "writeback_batch_size" => (
+        Some(rzram_wb::writeback_batch_size_show),
+        Some(rzram_wb::writeback_batch_size_store)
+    ),
+    "comp_algorithm" => (Some(comp_algorithm_show), Some(comp_algorithm_store)),
+    "io_stat" => (Some(io_stat_show), None),
+    "mm_stat" => (Some(mm_stat_show), None),
+    "bd_stat" => (Some(rzram_wb::bd_stat_show), None),
+    "debug_stat" => (Some(debug_stat_show), None),
+});
+
+static RZRAM_FOPS: DiskVtable = DiskVtable::new::<Device>();
+
+// ---------------------------------------------------------------------------
+// The module and its devices.
+
+/// Devices by id; `None` marks a free id (ids are reused lowest first, as
+/// zram's idr does).
+struct Devices {
+    list: KVec<Option<Disk<Device>>>,
+}
+
+impl Devices {
+    /// Adds a device with the lowest free id and returns the id.
+    fn add(&mut self, major: &Major) -> Result<u32> {
+        let id = self.list.iter().position(Option::is_none).unwrap_or(self.list.len());
+        let id32 = u32::try_from(id).map_err(|_| ENOSPC)?;
+        // zram uses minors = 1 and the id as first minor (MINORBITS = 20).
+        if id32 >= 1 << 20 {
+            return Err(ENOSPC);
+        }
+        if id == self.list.len() {
+            self.list.push(None, GFP_KERNEL)?;
+        }
+        let data = KBox::pin(Device::new(id32)?, GFP_KERNEL)?;
+        let cfg = DiskConfig {
+            major,
+            first_minor: id32,
+            max_discard_sectors: u32::MAX,
+            block_size: PAGE_SIZE as u32,
+        };
+        let disk = Disk::new(cfg, format_args!("rzram{id}"), &RZRAM_FOPS, &RZRAM_ATTRS, data)
+            .inspect_err(|_| pr_err!("Error allocating disk structure for device {id}\n"))?;
+        pr_info!("Added device: {}\n", disk.disk().name());
+        self.list[id] = Some(disk);
+        Ok(id32)
+    }
+
+    /// Removes device `id`, as `zram_remove`: `EBUSY` if it is open.
+    fn remove(&mut self, id: usize) -> Result {
+        let disk = self.list.get(id).and_then(Option::as_ref).ok_or(ENODEV)?;
+        let d = disk.disk();
+        disk.data().claim(&d)?;
+        pr_info!("Removed device: {}\n", d.name());
+        // Dropping the disk deletes it (waiting for sysfs callbacks and
+        // I/O), then frees the device and everything it holds.
+        self.list[id] = None;
+        while matches!(self.list.last(), Some(None)) {
+            self.list.pop();
+        }
+        Ok(())
+    }
+}
+
+/// The module's shared state: what the control class operates on.
+#[pin_data]
+struct Control {
+    /// Taken first of all locks (see the lock order above).
+    #[pin]
+    devices: Mutex<Devices>,
+    /// Dropped after the devices (field order).
+    major: Major,
+}
+
+impl glue::class::ControlOps for Control {
+    fn hot_add(&self, buf: &mut SysfsBuf<'_>) -> Result {
+        let id = self.devices.lock().add(&self.major)?;
+        emit(buf, format_args!("{id}\n"))
+    }
+
+    fn hot_remove(&self, s: &str) -> Result {
+        let id = parse::kstrtoull(s, 10)?;
+        let id = usize::try_from(id).map_err(|_| ENODEV)?;
+        self.devices.lock().remove(id)
+    }
+}
+
+struct RzramModule {
+    // Field order is drop order: the class goes first, so no hot_add can
+    // run while the devices are torn down.
+    _class: glue::class::ControlClass<Control>,
+    _control: Arc<Control>,
+}
+
+impl kernel::Module for RzramModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let major = Major::register(c_str!("rzram"))?;
+        let control = Arc::pin_init(
+            pin_init!(Control {
+                devices <- new_mutex!(Devices { list: KVec::new() }, "rzram:devices"),
+                major,
+            }),
+            GFP_KERNEL,
+        )?;
+        {
+            let mut list = control.devices.lock();
+            for _ in 0..glue::param_num_devices() {
+                list.add(&control.major)?;
+            }
+        }
+        let class = glue::class::ControlClass::register(c_str!("rzram-control"), control.clone())?;
+        Ok(RzramModule {
+            _class: class,
+            _control: control,
+        })
+    }
+}

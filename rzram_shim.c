@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rzram C shim: one-line wrappers for static inline functions and macros
+ * that bindgen cannot reach.  No logic lives here; see glue/ffi.rs for the
+ * Rust declarations and the safe wrappers above them.
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/highmem.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+/* Module parameter: the Rust `module!` macro of 6.12 has no params. */
+static unsigned int num_devices = 1;
+module_param(num_devices, uint, 0);
+MODULE_PARM_DESC(num_devices, "Number of pre-created rzram devices");
+
+unsigned int rzram_num_devices(void);
+unsigned int rzram_num_devices(void) { return num_devices; }
+
+struct gendisk *rzram_dev_to_disk(struct device *dev);
+struct gendisk *rzram_dev_to_disk(struct device *dev) { return dev_to_disk(dev); }
+
+struct device *rzram_disk_to_dev(struct gendisk *disk);
+struct device *rzram_disk_to_dev(struct gendisk *disk) { return disk_to_dev(disk); }
+
+unsigned int rzram_disk_openers(struct gendisk *disk);
+unsigned int rzram_disk_openers(struct gendisk *disk) { return disk_openers(disk); }
+
+unsigned int rzram_bio_op(const struct bio *bio);
+unsigned int rzram_bio_op(const struct bio *bio) { return bio_op(bio); }
+
+void rzram_bio_io_error(struct bio *bio);
+void rzram_bio_io_error(struct bio *bio) { bio_io_error(bio); }
+
+struct bio_vec rzram_bio_iter_iovec(struct bio *bio, struct bvec_iter iter);
+struct bio_vec rzram_bio_iter_iovec(struct bio *bio, struct bvec_iter iter) { return bio_iter_iovec(bio, iter); }
+
+void rzram_bio_advance_iter_single(struct bio *bio, struct bvec_iter *iter, unsigned int bytes);
+void rzram_bio_advance_iter_single(struct bio *bio, struct bvec_iter *iter, unsigned int bytes) { bio_advance_iter_single(bio, iter, bytes); }
+
+void *rzram_kmap_local_page(struct page *page);
+void *rzram_kmap_local_page(struct page *page) { return kmap_local_page(page); }
+
+void rzram_kunmap_local(const void *addr);
+void rzram_kunmap_local(const void *addr) { kunmap_local(addr); }
+
+/* Feature bits glue/disk.rs hard-codes; checked here at build time. */
+static_assert(BLK_FEAT_STABLE_WRITES == (1u << 5));
+static_assert(BLK_FEAT_SYNCHRONOUS == (1u << 6));
+
+void rzram_disk_open_lock(struct gendisk *disk);
+void rzram_disk_open_lock(struct gendisk *disk) { mutex_lock(&disk->open_mutex); }
+
+void rzram_disk_open_unlock(struct gendisk *disk);
+void rzram_disk_open_unlock(struct gendisk *disk) { mutex_unlock(&disk->open_mutex); }
+
+#include <linux/crypto.h>
+#include <linux/smp.h>
+#include <linux/preempt.h>
+#include <linux/ktime.h>
+
+struct crypto_comp *rzram_crypto_alloc_comp(const char *name);
+struct crypto_comp *rzram_crypto_alloc_comp(const char *name) { return crypto_alloc_comp(name, 0, 0); }
+
+void rzram_crypto_free_comp(struct crypto_comp *tfm);
+void rzram_crypto_free_comp(struct crypto_comp *tfm) { crypto_free_comp(tfm); }
+
+int rzram_crypto_has_comp(const char *name);
+int rzram_crypto_has_comp(const char *name) { return crypto_has_comp(name, 0, 0); }
+
+unsigned int rzram_get_cpu(void);
+unsigned int rzram_get_cpu(void) { return get_cpu(); }
+
+void rzram_put_cpu(void);
+void rzram_put_cpu(void) { put_cpu(); }
+
+unsigned int rzram_nr_cpu_ids(void);
+unsigned int rzram_nr_cpu_ids(void) { return nr_cpu_ids; }
+
+void rzram_preempt_disable(void);
+void rzram_preempt_disable(void) { preempt_disable(); }
+
+void rzram_preempt_enable(void);
+void rzram_preempt_enable(void) { preempt_enable(); }
+
+void rzram_cpu_relax(void);
+void rzram_cpu_relax(void) { cpu_relax(); }
+
+s64 rzram_ktime_get_boottime_seconds(void);
+s64 rzram_ktime_get_boottime_seconds(void) { return ktime_get_boottime_seconds(); }
+
+/* zram's two zs_malloc modes: no direct reclaim (under a compression
+ * stream), and the sleeping slow path. */
+gfp_t rzram_gfp_zs_fast(void);
+gfp_t rzram_gfp_zs_fast(void) { return __GFP_KSWAPD_RECLAIM | __GFP_NOWARN | __GFP_HIGHMEM | __GFP_MOVABLE; }
+
+gfp_t rzram_gfp_zs_slow(void);
+gfp_t rzram_gfp_zs_slow(void) { return GFP_NOIO | __GFP_HIGHMEM | __GFP_MOVABLE; }
+
+#include <linux/rwsem.h>
+#include <linux/gfp.h>
+
+/* One lock class for every rzram device's init lock, as zram has. */
+void rzram_init_rwsem(struct rw_semaphore *sem);
+void rzram_init_rwsem(struct rw_semaphore *sem) { init_rwsem(sem); }
+
+struct page *rzram_alloc_page_noio(void);
+struct page *rzram_alloc_page_noio(void) { return alloc_page(GFP_NOIO | __GFP_NOWARN); }
+
+struct page *rzram_alloc_page_kernel(void);
+struct page *rzram_alloc_page_kernel(void) { return alloc_page(GFP_KERNEL | __GFP_NOWARN); }
+
+#include <linux/spinlock.h>
+
+unsigned long rzram_spin_lock_irqsave(spinlock_t *lock);
+unsigned long rzram_spin_lock_irqsave(spinlock_t *lock) { unsigned long f; spin_lock_irqsave(lock, f); return f; }
+
+void rzram_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+void rzram_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_unlock_irqrestore(lock, flags); }
+
+sector_t rzram_bdev_nr_sectors(struct block_device *bdev);
+sector_t rzram_bdev_nr_sectors(struct block_device *bdev) { return bdev_nr_sectors(bdev); }
+
+blk_mode_t rzram_blk_open_rw(void);
+blk_mode_t rzram_blk_open_rw(void) { return BLK_OPEN_READ | BLK_OPEN_WRITE; }
+
+blk_opf_t rzram_opf_write(void);
+blk_opf_t rzram_opf_write(void) { return REQ_OP_WRITE | REQ_SYNC; }
+
+blk_opf_t rzram_opf_read(void);
+blk_opf_t rzram_opf_read(void) { return REQ_OP_READ; }
+
+blk_status_t rzram_bio_status(const struct bio *bio);
+blk_status_t rzram_bio_status(const struct bio *bio) { return bio->bi_status; }
+
+int rzram_blk_status_to_errno(blk_status_t status);
+int rzram_blk_status_to_errno(blk_status_t status) { return blk_status_to_errno(status); }
+
+#include <linux/sched/mm.h>
+
+unsigned int rzram_memalloc_noio_save(void);
+unsigned int rzram_memalloc_noio_save(void) { return memalloc_noio_save(); }
+
+void rzram_memalloc_noio_restore(unsigned int flags);
+void rzram_memalloc_noio_restore(unsigned int flags) { memalloc_noio_restore(flags); }
+
+gfp_t rzram_gfp_noio(void);
+gfp_t rzram_gfp_noio(void) { return GFP_NOIO; }

@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Writeback of rzram pages to a backing block device.
+//!
+//! 6.12's zram writes back one page at a time and waits for each
+//! (`submit_bio_wait`).  rzram instead:
+//!
+//! 1. fills a preallocated array of requests ([`Batch`]): for each
+//!    selected slot it copies the page under the slot lock and marks the
+//!    slot `UNDER_WB`;
+//! 2. gives the filled requests one contiguous run of backing blocks where
+//!    the bitmap allows, and submits them under a plug, so adjacent writes
+//!    merge into large sequential ones;
+//! 3. sleeps only when no request is free, and reaps completions in task
+//!    context: a slot still `UNDER_WB` (not freed or rewritten meanwhile)
+//!    is committed to its block, otherwise the block is released.
+//!
+//! The completion callback only publishes the request (see `glue::bdev`).
+//!
+//! # Locks
+//!
+//! - `Device::wb_lock` (a mutex) serialises writebacks of one device; it
+//!   is taken before the init lock (shared), then slot locks.
+//! - `BlockMap::state` (a spinlock) protects the block bitmap; it is taken
+//!   last, possibly under a slot lock.
+
+use crate::glue::bdev::{BackingDev, Batch, Plug, ReqId};
+use crate::glue::sysfs::SysfsBuf;
+use crate::glue::disk::DiskRef;
+use crate::slots::{Content, HUGE, IDLE, INCOMPRESSIBLE, UNDER_WB};
+use crate::{emit, inc, parse, Config, Device, Store};
+use core::sync::atomic::Ordering::Relaxed;
+use kernel::{new_spinlock, prelude::*, str::CString, sync::SpinLock};
+
+/// Default `writeback_batch_size`, as upstream.
+pub(crate) const DEFAULT_BATCH_SIZE: u32 = 32;
+
+/// The configured backing device (set by `backing_dev`).
+pub(crate) struct BackingCfg {
+    dev: BackingDev,
+    path: CString,
+}
+
+/// Backing state of an initialised device.
+pub(crate) struct WbStore {
+    dev: BackingDev,
+    blocks: BlockMap,
+}
+
+/// Pages currently read from a block; a pinned block is freed only when
+/// its last reader is done.
+struct PinnedBlock {
+    block: u64,
+    readers: u32,
+    free_pending: bool,
+}
+
+struct BlockState {
+    /// One bit per backing block; set = in use.
+    bits: KVVec<u64>,
+    nr: u64,
+    /// Where the next search starts, so consecutive batches get
+    /// consecutive blocks.
+    cursor: u64,
+    pinned: KVec<PinnedBlock>,
+}
+
+/// The allocation bitmap of the backing device's page-sized blocks.
+struct BlockMap {
+    state: Pin<KBox<SpinLock<BlockState>>>,
+}
+
+impl BlockState {
+    fn test(&self, b: u64) -> bool {
+        self.bits[(b / 64) as usize] & (1 << (b % 64)) != 0
+    }
+
+    fn set(&mut self, b: u64, on: bool) {
+        let w = &mut self.bits[(b / 64) as usize];
+        if on {
+            *w |= 1 << (b % 64);
+        } else {
+            *w &= !(1 << (b % 64));
+        }
+    }
+
+    /// First free block in `from..to`.
+    fn find_free(&self, from: u64, to: u64) -> Option<u64> {
+        let mut b = from;
+        while b < to {
+            let w = self.bits[(b / 64) as usize] | ((1u64 << (b % 64)) - 1);
+            if w != u64::MAX {
+                let found = (b / 64) * 64 + (!w).trailing_zeros() as u64;
+                return (found < to).then_some(found);
+            }
+            b = (b / 64 + 1) * 64;
+        }
+        None
+    }
+}
+
+impl BlockMap {
+    fn new(nr: u64) -> Result<Self> {
+        let words = usize::try_from(nr.div_ceil(64)).map_err(|_| ENOMEM)?;
+        let mut bits = KVVec::with_capacity(words, GFP_KERNEL)?;
+        bits.resize(words, 0, GFP_KERNEL)?;
+        let state = BlockState {
+            bits,
+            nr,
+            cursor: 0,
+            pinned: KVec::new(),
+        };
+        Ok(Self {
+            state: KBox::pin_init(new_spinlock!(state, "rzram:blocks"), GFP_KERNEL)?,
+        })
+    }
+
+    /// Allocates up to `want` consecutive free blocks: returns the first
+    /// and how many.  `None` when the device is full.
+    fn alloc_run(&self, dev: &Device, want: usize) -> Option<(u64, usize)> {
+        let mut st = self.state.lock();
+        let (nr, cursor) = (st.nr, st.cursor);
+        let start = st
+            .find_free(cursor, nr)
+            .or_else(|| st.find_free(0, cursor.min(nr)))?;
+        let mut n = 0;
+        while n < want && start + (n as u64) < nr && !st.test(start + n as u64) {
+            st.set(start + n as u64, true);
+            n += 1;
+        }
+        st.cursor = start + n as u64;
+        dev.stats.bd_count.fetch_add(n as u64, Relaxed);
+        Some((start, n))
+    }
+
+    /// Releases `block`, or marks it to be released by its last reader.
+    fn free(&self, dev: &Device, block: u64) {
+        let mut st = self.state.lock();
+        if let Some(p) = st.pinned.iter_mut().find(|p| p.block == block) {
+            p.free_pending = true;
+            return;
+        }
+        if block < st.nr && st.test(block) {
+            st.set(block, false);
+            dev.stats.bd_count.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// Keeps `block` allocated until [`BlockMap::unpin`].  Called with the
+    /// owning slot locked, so the block cannot be freed meanwhile.
+    fn pin(&self, block: u64) -> Result {
+        let mut st = self.state.lock();
+        if let Some(p) = st.pinned.iter_mut().find(|p| p.block == block) {
+            p.readers += 1;
+            return Ok(());
+        }
+        st.pinned.push(
+            PinnedBlock {
+                block,
+                readers: 1,
+                free_pending: false,
+            },
+            GFP_ATOMIC,
+        )?;
+        Ok(())
+    }
+
+    fn unpin(&self, dev: &Device, block: u64) {
+        let pending = {
+            let mut st = self.state.lock();
+            let Some(i) = st.pinned.iter().position(|p| p.block == block) else {
+                return;
+            };
+            st.pinned[i].readers -= 1;
+            if st.pinned[i].readers > 0 {
+                return;
+            }
+            let p = st.pinned.swap_remove(i);
+            p.free_pending
+        };
+        if pending {
+            self.free(dev, block);
+        }
+    }
+}
+
+/// Writeback settings of a device (zram's `wb_limit_lock` fields are
+/// atomics here).
+pub(crate) struct WbSettings {
+    limit_enable: core::sync::atomic::AtomicBool,
+    /// Budget in 4 KiB units.
+    limit: core::sync::atomic::AtomicU64,
+    batch_size: core::sync::atomic::AtomicU32,
+}
+
+impl WbSettings {
+    pub(crate) fn new() -> Self {
+        Self {
+            limit_enable: core::sync::atomic::AtomicBool::new(false),
+            limit: core::sync::atomic::AtomicU64::new(0),
+            batch_size: core::sync::atomic::AtomicU32::new(DEFAULT_BATCH_SIZE),
+        }
+    }
+
+    /// 4 KiB units per page.
+    const UNITS: u64 = 1 << (kernel::page::PAGE_SHIFT - 12);
+
+    /// Charges one page against the limit; `false` if it is exhausted.
+    fn charge(&self) -> bool {
+        if !self.limit_enable.load(Relaxed) {
+            return true;
+        }
+        self.limit
+            .fetch_update(Relaxed, Relaxed, |l| l.checked_sub(Self::UNITS))
+            .is_ok()
+    }
+
+    /// Gives back a page charged by [`WbSettings::charge`].
+    fn refund(&self) {
+        if self.limit_enable.load(Relaxed) {
+            self.limit.fetch_add(Self::UNITS, Relaxed);
+        }
+    }
+}
+
+/// Releases backing block `block` of a slot being freed (slot locked).
+pub(crate) fn free_block(dev: &Device, store: &Store, block: u64) {
+    if let Some(wb) = store.wb.as_ref() {
+        wb.blocks.free(dev, block);
+    }
+}
+
+/// Reads backing block `block` into `dst`.  Called with the slot that
+/// holds the block locked; `unlock` releases it before the (sleeping) read.
+pub(crate) fn read_block(
+    dev: &Device,
+    store: &Store,
+    block: u64,
+    dst: &mut [u8],
+    unlock: impl FnOnce(),
+) -> Result {
+    let Some(wb) = store.wb.as_ref() else {
+        unlock();
+        return Err(EIO);
+    };
+    let pinned = wb.blocks.pin(block);
+    unlock();
+    pinned?;
+    let r = wb.dev.read_page(block, dst);
+    wb.blocks.unpin(dev, block);
+    if r.is_ok() {
+        inc(&dev.stats.bd_reads);
+    }
+    r
+}
+
+/// Called by `disksize`: sets up the block bitmap of the backing device.
+pub(crate) fn init_store(cfg: &Config) -> Result<Option<WbStore>> {
+    let Some(b) = cfg.backing.as_ref() else {
+        return Ok(None);
+    };
+    Ok(Some(WbStore {
+        dev: b.dev.clone(),
+        blocks: BlockMap::new(b.dev.nr_pages())?,
+    }))
+}
+
+/// Called by reset: forgets the backing device and the limits.
+pub(crate) fn reset(dev: &Device, cfg: &mut Config) {
+    cfg.backing = None;
+    dev.wb.limit_enable.store(false, Relaxed);
+    dev.wb.limit.store(0, Relaxed);
+    dev.wb.batch_size.store(DEFAULT_BATCH_SIZE, Relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// Selecting slots.
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Idle,
+    Huge,
+    HugeIdle,
+    Incompressible,
+    /// Only explicit page indexes.
+    Index,
+}
+
+impl Mode {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "idle" => Mode::Idle,
+            "huge" => Mode::Huge,
+            "huge_idle" => Mode::HugeIdle,
+            "incompressible" => Mode::Incompressible,
+            _ => return None,
+        })
+    }
+
+    /// Whether a slot with `flags` qualifies.
+    fn wants(self, flags: u32) -> bool {
+        match self {
+            Mode::Idle => flags & IDLE != 0,
+            Mode::Huge => flags & HUGE != 0,
+            Mode::HugeIdle => flags & (HUGE | IDLE) == HUGE | IDLE,
+            Mode::Incompressible => flags & INCOMPRESSIBLE != 0,
+            Mode::Index => true,
+        }
+    }
+}
+
+/// A parsed `writeback` request: a mode and the page ranges to scan.
+struct Selection {
+    mode: Mode,
+    /// Half-open page ranges, in the order given.
+    ranges: KVec<(usize, usize)>,
+}
+
+/// Parses the tokens written to `writeback` for a device of `nr_pages`.
+fn parse_selection(s: &str, nr_pages: usize) -> Result<Selection> {
+    let mut mode = None;
+    let mut ranges = KVec::new();
+    for tok in s.split_ascii_whitespace() {
+        if let Some(v) = tok.strip_prefix("type=") {
+            mode = Some(Mode::parse(v).ok_or(EINVAL)?);
+        } else if let Some(v) = tok.strip_prefix("page_indexes=") {
+            let (lo, hi) = v.split_once('-').ok_or(EINVAL)?;
+            let lo = parse::kstrtoull(lo, 10).map_err(|_| EINVAL)?;
+            let hi = parse::kstrtoull(hi, 10).map_err(|_| EINVAL)?;
+            if lo >= hi || lo >= nr_pages as u64 {
+                return Err(ERANGE);
+            }
+            // As upstream: a range may run past the end; it is clamped.
+            let hi = hi.min(nr_pages as u64);
+            ranges.push((lo as usize, hi as usize), GFP_KERNEL)?;
+        } else if let Some(v) = tok.strip_prefix("page_index=") {
+            let i = parse::kstrtoull(v, 10).map_err(|_| EINVAL)?;
+            if i >= nr_pages as u64 {
+                return Err(EINVAL);
+            }
+            ranges.push((i as usize, i as usize + 1), GFP_KERNEL)?;
+        } else if let Some(m) = Mode::parse(tok) {
+            mode = Some(m);
+        } else {
+            return Err(EINVAL);
+        }
+    }
+    let mode = match (mode, ranges.is_empty()) {
+        (None, true) => return Err(EINVAL),
+        (None, false) => Mode::Index,
+        (Some(m), true) => {
+            ranges.push((0, nr_pages), GFP_KERNEL)?;
+            m
+        }
+        (Some(m), false) => m,
+    };
+    Ok(Selection { mode, ranges })
+}
+
+/// Iterates the page indexes of a selection.
+struct Cursor<'a> {
+    sel: &'a Selection,
+    range: usize,
+    next: usize,
+}
+
+impl Iterator for Cursor<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            let &(lo, hi) = self.sel.ranges.get(self.range)?;
+            let i = self.next.max(lo);
+            if i < hi {
+                self.next = i + 1;
+                return Some(i);
+            }
+            self.range += 1;
+            self.next = 0;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The batched writeback.
+
+/// What the task knows about one request.
+#[derive(Clone, Copy, Default)]
+struct ReqMeta {
+    /// The slot whose page the request carries, while it is in use.
+    index: Option<usize>,
+    block: u64,
+}
+
+/// One run of `writeback`.
+struct Run<'a> {
+    dev: &'a Device,
+    store: &'a Store,
+    wb: &'a WbStore,
+    mode: Mode,
+    batch: Batch,
+    meta: KVec<ReqMeta>,
+    /// The most recent bio error; writeback goes on after one.
+    bio_err: Option<Error>,
+    written: usize,
+}
+
+impl Run<'_> {
+    /// Whether a request of this run already carries slot `index`.
+    fn carrying(&self, index: usize) -> bool {
+        self.meta.iter().any(|m| m.index == Some(index))
+    }
+
+    /// Copies slot `index` into request `id` if the slot qualifies, and
+    /// marks it `UNDER_WB`.  `Err` stops the run (limit exhausted).
+    fn fill(&mut self, id: &ReqId, index: usize) -> Result<bool> {
+        if self.carrying(index) {
+            return Ok(false);
+        }
+        let store = self.store;
+        let mut slot = store.slots.lock(index)?;
+        let flags = slot.flags();
+        let Content::Zs(h) = slot.data_ref() else {
+            // Empty, same-filled or already written back.
+            return Ok(false);
+        };
+        if flags & UNDER_WB != 0 || !self.mode.wants(flags) {
+            return Ok(false);
+        }
+        if !self.dev.wb.charge() {
+            return Err(EIO);
+        }
+        let page = self.batch.page_mut(id);
+        let r = if h.size() == kernel::page::PAGE_SIZE {
+            page.with_mut(|dst| store.pool.with_object(h, |src| dst.copy_from_slice(src)));
+            Ok(())
+        } else {
+            store.comp.get().and_then(|mut strm| {
+                page.with_mut(|dst| store.pool.with_object(h, |src| strm.decompress(src, dst)))
+            })
+        };
+        if let Err(e) = r {
+            drop(slot);
+            self.dev.wb.refund();
+            return Err(e);
+        }
+        slot.set_flags(flags | UNDER_WB);
+        self.meta[id.index()].index = Some(index);
+        Ok(true)
+    }
+
+    /// Undoes [`Run::fill`] for a request that will not be submitted.
+    fn unfill(&mut self, id: ReqId) {
+        if let Some(index) = self.meta[id.index()].index.take() {
+            if let Ok(mut slot) = self.store.slots.lock(index) {
+                let f = slot.flags();
+                slot.set_flags(f & !UNDER_WB);
+            }
+            self.dev.wb.refund();
+        }
+        self.batch.put_idle(id);
+    }
+
+    /// Handles a completed request.
+    fn finish(&mut self, id: ReqId, r: Result) {
+        let m = self.meta[id.index()];
+        self.meta[id.index()].index = None;
+        self.batch.put_idle(id);
+        let Some(index) = m.index else { return };
+        let (dev, store) = (self.dev, self.store);
+        let Ok(mut slot) = store.slots.lock(index) else {
+            return;
+        };
+        let f = slot.flags();
+        let unchanged = f & UNDER_WB != 0;
+        if let Err(e) = r {
+            // Not fatal: remember the error and go on.
+            if unchanged {
+                slot.set_flags(f & !(UNDER_WB | IDLE));
+            }
+            drop(slot);
+            self.wb.blocks.free(dev, m.block);
+            dev.wb.refund();
+            self.bio_err = Some(e);
+            return;
+        }
+        inc(&dev.stats.bd_writes);
+        let idle_mode = matches!(self.mode, Mode::Idle | Mode::HugeIdle);
+        if !unchanged || (idle_mode && f & IDLE == 0) {
+            // Freed, rewritten or accessed meanwhile: keep the memory copy.
+            slot.set_flags(f & !UNDER_WB);
+            drop(slot);
+            self.wb.blocks.free(dev, m.block);
+            return;
+        }
+        dev.free_slot(store, &mut slot);
+        slot.set_flags(0);
+        *slot.data() = Content::Wb(m.block);
+        drop(slot);
+        inc(&dev.stats.pages_stored);
+        self.written += 1;
+    }
+}
+
+/// Writes back the selected slots; returns the number written.
+fn writeback(dev: &Device, store: &Store, wb: &WbStore, sel: &Selection) -> Result<usize> {
+    let size = dev.wb.batch_size.load(Relaxed).max(1) as usize;
+    let batch = Batch::new(&wb.dev, size)?;
+    let mut meta = KVec::with_capacity(batch.len(), GFP_KERNEL)?;
+    meta.resize(batch.len(), ReqMeta::default(), GFP_KERNEL)?;
+    let mut run = Run {
+        dev,
+        store,
+        wb,
+        mode: sel.mode,
+        batch,
+        meta,
+        bio_err: None,
+        written: 0,
+    };
+    let mut plug = Plug::new()?;
+    let mut cursor = Cursor {
+        sel,
+        range: 0,
+        next: 0,
+    };
+    let mut filled = KVec::with_capacity(run.batch.len(), GFP_KERNEL)?;
+    let mut exhausted = false;
+    let mut stop: Option<Error> = None;
+    loop {
+        // 1. Fill every free request.
+        while stop.is_none() && !exhausted {
+            let Some(id) = run.batch.take_idle() else { break };
+            let mut got = false;
+            while let Some(index) = cursor.next() {
+                match run.fill(&id, index) {
+                    Ok(true) => {
+                        got = true;
+                        break;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        stop = Some(e);
+                        break;
+                    }
+                }
+            }
+            if got {
+                filled.push(id, GFP_KERNEL)?;
+            } else {
+                exhausted = stop.is_none();
+                run.batch.put_idle(id);
+            }
+        }
+        // 2. Give the filled requests consecutive blocks and submit them
+        //    under one plug.
+        if !filled.is_empty() {
+            let _plugged = plug.start();
+            let mut ids = core::mem::take(&mut filled).into_iter();
+            while ids.len() > 0 {
+                let Some((start, n)) = wb.blocks.alloc_run(dev, ids.len()) else {
+                    stop = Some(ENOSPC);
+                    for id in ids.by_ref() {
+                        run.unfill(id);
+                    }
+                    break;
+                };
+                for (k, id) in ids.by_ref().take(n).enumerate() {
+                    let block = start + k as u64;
+                    run.meta[id.index()].block = block;
+                    run.batch.submit(id, block);
+                }
+            }
+            filled = KVec::with_capacity(run.batch.len(), GFP_KERNEL)?;
+        }
+        if run.batch.inflight() == 0 {
+            break;
+        }
+        // 3. Reap: sleep only if no request is free or nothing is left
+        //    to fill.
+        let mut wait = stop.is_some() || exhausted || run.batch.idle_count() == 0;
+        while let Some((id, r)) = run.batch.reap(wait) {
+            wait = false;
+            run.finish(id, r);
+        }
+    }
+    if let Some(e) = stop {
+        return Err(e);
+    }
+    if let Some(e) = run.bio_err {
+        return Err(e);
+    }
+    Ok(run.written)
+}
+
+// ---------------------------------------------------------------------------
+// sysfs attributes.
+
+pub(crate) fn backing_dev_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
+    let cfg = dev.init.read();
+    match cfg.backing.as_ref() {
+        Some(b) => emit(buf, format_args!("{}\n", b.path.to_str().unwrap_or("?"))),
+        None => emit(buf, format_args!("none\n")),
+    }
+}
+
+pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let mut cfg = dev.init.write();
+    if cfg.store.is_some() {
+        pr_info!("Can't setup backing device for initialized device\n");
+        return Err(EBUSY);
+    }
+    if s == "none" {
+        cfg.backing = None;
+        return Ok(());
+    }
+    let path = CString::try_from_fmt(fmt!("{s}"))?;
+    let bdev = BackingDev::open(&path, dev).inspect_err(|e| {
+        pr_err!("backing_dev: cannot open {}: error {}\n", s, e.to_errno());
+    })?;
+    // Refuse a zero-sized device (this also prevents self reference).
+    if bdev.nr_pages() == 0 {
+        pr_err!("backing_dev: {} has no pages\n", s);
+        return Err(EINVAL);
+    }
+    cfg.backing = Some(BackingCfg { dev: bdev, path });
+    pr_info!("setup backing device {}\n", s);
+    Ok(())
+}
+
+pub(crate) fn writeback_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let _serial = dev.wb_lock.lock();
+    let cfg = dev.init.read();
+    let store = cfg.store.as_ref().ok_or(EINVAL)?;
+    let wb = store.wb.as_ref().ok_or(ENODEV)?;
+    let sel = parse_selection(s, store.slots.len())?;
+    if dev.wb.limit_enable.load(Relaxed) && dev.wb.limit.load(Relaxed) == 0 {
+        return Err(EIO);
+    }
+    writeback(dev, store, wb, &sel).map(|_| ())
+}
+
+pub(crate) fn writeback_limit_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
+    let _cfg = dev.init.read();
+    emit(buf, format_args!("{}\n", dev.wb.limit.load(Relaxed)))
+}
+
+pub(crate) fn writeback_limit_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let v = parse::kstrtoull(s, 10).map_err(|_| EINVAL)?;
+    let _cfg = dev.init.read();
+    dev.wb.limit.store(v, Relaxed);
+    Ok(())
+}
+
+pub(crate) fn writeback_limit_enable_show(
+    dev: &Device,
+    _: &DiskRef<'_>,
+    buf: &mut SysfsBuf<'_>,
+) -> Result {
+    let _cfg = dev.init.read();
+    emit(buf, format_args!("{}\n", dev.wb.limit_enable.load(Relaxed) as u32))
+}
+
+pub(crate) fn writeback_limit_enable_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let v = parse::kstrtoull(s, 10).map_err(|_| EINVAL)?;
+    let _cfg = dev.init.read();
+    dev.wb.limit_enable.store(v != 0, Relaxed);
+    Ok(())
+}
+
+pub(crate) fn writeback_batch_size_show(
+    dev: &Device,
+    _: &DiskRef<'_>,
+    buf: &mut SysfsBuf<'_>,
+) -> Result {
+    emit(buf, format_args!("{}\n", dev.wb.batch_size.load(Relaxed)))
+}
+
+pub(crate) fn writeback_batch_size_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let v = parse::kstrtoull(s, 10).map_err(|_| EINVAL)?;
+    let v = u32::try_from(v).map_err(|_| EINVAL)?;
+    if v == 0 {
+        return Err(EINVAL);
+    }
+    let _cfg = dev.init.write();
+    dev.wb.batch_size.store(v, Relaxed);
+    Ok(())
+}
+
+pub(crate) fn bd_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
+    let _cfg = dev.init.read();
+    let s = &dev.stats;
+    let four = |v: u64| v << (kernel::page::PAGE_SHIFT - 12);
+    emit(
+        buf,
+        format_args!(
+            "{:8} {:8} {:8}\n",
+            four(s.bd_count.load(Relaxed)),
+            four(s.bd_reads.load(Relaxed)),
+            four(s.bd_writes.load(Relaxed))
+        ),
+    )
+}

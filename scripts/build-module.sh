@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Build rzram.ko against the cached test kernel of a variant (plain|debug),
+# in a copy of the sources under the cache so the two variants never mix
+# objects.  Prints the path of the built rzram.ko.
+# usage: build-module.sh plain|debug [extra make args, e.g. CLIPPY=1]
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+variant=${1:-debug}
+shift || true
+kdir=$(bash "$RZRAM_TOP/scripts/build-kernel.sh" "$variant")
+out=$RZRAM_CACHE/module-$variant
+mkdir -p "$out"
+rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.ko' \
+	--exclude '.*.cmd' --exclude '*.mod*' --exclude 'modules.order' \
+	--exclude 'Module.symvers' --exclude '.*.d' \
+	"$RZRAM_TOP/Kbuild" "$RZRAM_TOP"/*.rs "$RZRAM_TOP"/*.c "$RZRAM_TOP/glue" \
+	"$out/" >&2
+make -C "$kdir" M="$out" "${KMAKE[@]}" -s modules "$@" >&2
+echo "$out/rzram.ko"

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The slot table: one entry per page of the device.
+//!
+//! Each slot is a [`BitLocked`] `Content` plus flag bits; its relaxed word
+//! holds the last access time in seconds of boot time.  A slot is 24 bytes
+//! on 64-bit, the size of zram's `zram_table_entry` without lock debugging.
+//!
+//! # Locking
+//!
+//! A slot's lock protects its `Content` and flags.  It is taken after the
+//! device's init lock (held shared or exclusive by every caller), never
+//! two at a time, and never across a sleep.
+
+use crate::glue::bitlock::{BitGuard, BitLocked};
+use crate::glue::zsmalloc::ZsHandle;
+use kernel::prelude::*;
+
+/// What a slot holds.
+#[derive(Debug, Default)]
+pub(crate) enum Content {
+    /// Nothing written (reads as zeroes).
+    #[default]
+    Empty,
+    /// A page filled with one repeated machine word.
+    Same(u64),
+    /// A zsmalloc object: compressed, or the raw page if `HUGE`.
+    Zs(ZsHandle),
+    /// Written back to block `n` of the backing device.
+    Wb(u64),
+}
+
+/// The page did not compress below the huge threshold; stored raw.
+pub(crate) const HUGE: u32 = 1 << 0;
+/// Not accessed since the last `idle` marking.
+pub(crate) const IDLE: u32 = 1 << 1;
+/// Writeback found the page incompressible (set with `HUGE` by writeback
+/// modes that need it).
+pub(crate) const INCOMPRESSIBLE: u32 = 1 << 2;
+/// A writeback request carries a copy of this slot's page.
+pub(crate) const UNDER_WB: u32 = 1 << 3;
+
+/// The slots of one initialised device.
+pub(crate) struct SlotTable {
+    slots: KVVec<BitLocked<Content>>,
+}
+
+/// A locked slot.
+pub(crate) type Slot<'a> = BitGuard<'a, Content>;
+
+impl SlotTable {
+    /// A table of `n` empty slots.
+    pub(crate) fn new(n: usize) -> Result<Self> {
+        let mut slots = KVVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(BitLocked::new(Content::Empty), GFP_KERNEL)?;
+        }
+        Ok(Self { slots })
+    }
+
+    /// Number of slots.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Locks slot `index`, which must be in range (the block layer checks
+    /// I/O against the capacity; other callers check explicitly).
+    pub(crate) fn lock(&self, index: usize) -> Result<Slot<'_>> {
+        Ok(self.slots.get(index).ok_or(EINVAL)?.lock())
+    }
+
+    /// Locks slot `index` if it is free.
+    pub(crate) fn try_lock(&self, index: usize) -> Option<Slot<'_>> {
+        self.slots.get(index)?.try_lock()
+    }
+
+    /// Takes every slot's content out, for teardown.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Content> + '_ {
+        self.slots
+            .iter_mut()
+            .map(|s| core::mem::take(s.get_mut()))
+    }
+}
+
+/// Records an access of a locked slot at `now` seconds: clears `IDLE`.
+pub(crate) fn accessed(slot: &mut Slot<'_>, now: u32) {
+    let f = slot.flags();
+    if f & IDLE != 0 {
+        slot.set_flags(f & !IDLE);
+    }
+    slot.relaxed()
+        .store(now, core::sync::atomic::Ordering::Relaxed);
+}
