@@ -28,6 +28,7 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use kernel::{
+    c_str,
     new_mutex,
     page::PAGE_SIZE,
     prelude::*,
@@ -142,7 +143,6 @@ pub(crate) struct Config {
 
 /// One rzram device: the private data of disk `rzramN`.
 pub(crate) struct Device {
-    id: u32,
     /// zram's `init_lock`; see the lock order at the top of this file.
     pub(crate) init: RwSem<Config>,
     /// Set while a reset or removal runs: opens fail with `EBUSY`.
@@ -188,9 +188,8 @@ fn now_secs() -> u32 {
 }
 
 impl Device {
-    fn new(id: u32) -> Result<Self> {
+    fn new() -> Result<Self> {
         Ok(Self {
-            id,
             init: RwSem::new(Config {
                 disksize: 0,
                 comp_alg: DEFAULT_ALGORITHM,
@@ -431,7 +430,7 @@ impl Device {
         cfg.store = None;
         cfg.disksize = 0;
         cfg.comp_alg = DEFAULT_ALGORITHM;
-        rzram_wb::reset(self, &mut cfg);
+        rzram_wb::reset(&mut cfg);
         self.stats.clear();
     }
 
@@ -474,7 +473,7 @@ impl DiskOps for Device {
                 Ok(())
             }
             Op::Flush => Ok(()),
-            Op::Other => Err(EOPNOTSUPP),
+            Op::Other => Err(EIO),
         };
         drop(cfg);
         bio.end(r);
@@ -489,15 +488,19 @@ impl DiskOps for Device {
     }
 
     fn swap_slot_free_notify(&self, index: u64) {
+        // Runs under the swap device's spinlock: nothing here may sleep.
         inc(&self.stats.notify_free);
-        let cfg = self.init.read();
+        let Some(cfg) = self.init.try_read() else {
+            inc(&self.stats.miss_free);
+            return;
+        };
         let Some(store) = cfg.store.as_ref() else {
             return;
         };
         match store.slots.try_lock(index as usize) {
             Some(mut slot) => self.free_slot(store, &mut slot),
             None => inc(&self.stats.miss_free),
-        }
+        };
     }
 }
 
@@ -752,7 +755,7 @@ impl Devices {
         if id == self.list.len() {
             self.list.push(None, GFP_KERNEL)?;
         }
-        let data = KBox::pin(Device::new(id32)?, GFP_KERNEL)?;
+        let data = KBox::pin(Device::new()?, GFP_KERNEL)?;
         let cfg = DiskConfig {
             major,
             first_minor: id32,
@@ -775,9 +778,6 @@ impl Devices {
         // Dropping the disk deletes it (waiting for sysfs callbacks and
         // I/O), then frees the device and everything it holds.
         self.list[id] = None;
-        while matches!(self.list.last(), Some(None)) {
-            self.list.pop();
-        }
         Ok(())
     }
 }

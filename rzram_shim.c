@@ -21,9 +21,6 @@ unsigned int rzram_num_devices(void) { return num_devices; }
 struct gendisk *rzram_dev_to_disk(struct device *dev);
 struct gendisk *rzram_dev_to_disk(struct device *dev) { return dev_to_disk(dev); }
 
-struct device *rzram_disk_to_dev(struct gendisk *disk);
-struct device *rzram_disk_to_dev(struct gendisk *disk) { return disk_to_dev(disk); }
-
 unsigned int rzram_disk_openers(struct gendisk *disk);
 unsigned int rzram_disk_openers(struct gendisk *disk) { return disk_openers(disk); }
 
@@ -147,3 +144,6 @@ void rzram_memalloc_noio_restore(unsigned int flags) { memalloc_noio_restore(fla
 
 gfp_t rzram_gfp_noio(void);
 gfp_t rzram_gfp_noio(void) { return GFP_NOIO; }
+
+struct gendisk *rzram_blk_alloc_disk(struct queue_limits *lim);
+struct gendisk *rzram_blk_alloc_disk(struct queue_limits *lim) { return blk_alloc_disk(lim, NUMA_NO_NODE); }

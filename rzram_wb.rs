@@ -102,8 +102,7 @@ impl BlockState {
 impl BlockMap {
     fn new(nr: u64) -> Result<Self> {
         let words = usize::try_from(nr.div_ceil(64)).map_err(|_| ENOMEM)?;
-        let mut bits = KVVec::with_capacity(words, GFP_KERNEL)?;
-        bits.resize(words, 0, GFP_KERNEL)?;
+        let bits = KVVec::from_elem(0, words, GFP_KERNEL)?;
         let state = BlockState {
             bits,
             nr,
@@ -136,7 +135,11 @@ impl BlockMap {
     /// Releases `block`, or marks it to be released by its last reader.
     fn free(&self, dev: &Device, block: u64) {
         let mut st = self.state.lock();
-        if let Some(p) = st.pinned.iter_mut().find(|p| p.block == block) {
+        if let Some(p) = st
+            .pinned
+            .iter_mut()
+            .find(|p| p.readers > 0 && p.block == block)
+        {
             p.free_pending = true;
             return;
         }
@@ -150,8 +153,21 @@ impl BlockMap {
     /// owning slot locked, so the block cannot be freed meanwhile.
     fn pin(&self, block: u64) -> Result {
         let mut st = self.state.lock();
-        if let Some(p) = st.pinned.iter_mut().find(|p| p.block == block) {
+        if let Some(p) = st
+            .pinned
+            .iter_mut()
+            .find(|p| p.readers > 0 && p.block == block)
+        {
             p.readers += 1;
+            return Ok(());
+        }
+        // Reuse an entry whose readers are gone, else grow.
+        if let Some(p) = st.pinned.iter_mut().find(|p| p.readers == 0) {
+            *p = PinnedBlock {
+                block,
+                readers: 1,
+                free_pending: false,
+            };
             return Ok(());
         }
         st.pinned.push(
@@ -168,15 +184,18 @@ impl BlockMap {
     fn unpin(&self, dev: &Device, block: u64) {
         let pending = {
             let mut st = self.state.lock();
-            let Some(i) = st.pinned.iter().position(|p| p.block == block) else {
+            let Some(p) = st
+                .pinned
+                .iter_mut()
+                .find(|p| p.readers > 0 && p.block == block)
+            else {
                 return;
             };
-            st.pinned[i].readers -= 1;
-            if st.pinned[i].readers > 0 {
+            p.readers -= 1;
+            if p.readers > 0 {
                 return;
             }
-            let p = st.pinned.swap_remove(i);
-            p.free_pending
+            core::mem::replace(&mut p.free_pending, false)
         };
         if pending {
             self.free(dev, block);
@@ -265,12 +284,10 @@ pub(crate) fn init_store(cfg: &Config) -> Result<Option<WbStore>> {
     }))
 }
 
-/// Called by reset: forgets the backing device and the limits.
-pub(crate) fn reset(dev: &Device, cfg: &mut Config) {
+/// Called by reset: releases the backing device.  As in zram, the
+/// writeback limit and batch size survive a reset.
+pub(crate) fn reset(cfg: &mut Config) {
     cfg.backing = None;
-    dev.wb.limit_enable.store(false, Relaxed);
-    dev.wb.limit.store(0, Relaxed);
-    dev.wb.batch_size.store(DEFAULT_BATCH_SIZE, Relaxed);
 }
 
 // ---------------------------------------------------------------------------
@@ -282,18 +299,17 @@ enum Mode {
     Huge,
     HugeIdle,
     Incompressible,
-    /// Only explicit page indexes.
-    Index,
 }
 
 impl Mode {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
+    /// `parse_mode` of zram.
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
             "idle" => Mode::Idle,
             "huge" => Mode::Huge,
             "huge_idle" => Mode::HugeIdle,
             "incompressible" => Mode::Incompressible,
-            _ => return None,
+            _ => return Err(EINVAL),
         })
     }
 
@@ -304,77 +320,99 @@ impl Mode {
             Mode::Huge => flags & HUGE != 0,
             Mode::HugeIdle => flags & (HUGE | IDLE) == HUGE | IDLE,
             Mode::Incompressible => flags & INCOMPRESSIBLE != 0,
-            Mode::Index => true,
         }
+    }
+
+    fn idle(self) -> bool {
+        matches!(self, Mode::Idle | Mode::HugeIdle)
     }
 }
 
-/// A parsed `writeback` request: a mode and the page ranges to scan.
-struct Selection {
-    mode: Mode,
-    /// Half-open page ranges, in the order given.
-    ranges: KVec<(usize, usize)>,
+/// One scan of a `writeback` request: the slots `lo..hi` that pass the
+/// mode filter (`None`: any written slot).
+#[derive(Clone, Copy)]
+struct Scan {
+    mode: Option<Mode>,
+    lo: usize,
+    hi: usize,
 }
 
-/// Parses the tokens written to `writeback` for a device of `nr_pages`.
-fn parse_selection(s: &str, nr_pages: usize) -> Result<Selection> {
-    let mut mode = None;
-    let mut ranges = KVec::new();
+/// `kstrtoul(s, 10)` with zram's errors: `EINVAL` for a malformed number,
+/// `ERANGE` for one that overflows.
+fn parse_index(s: &str) -> Result<usize> {
+    let v = parse::kstrtoull(s, 10)?;
+    usize::try_from(v).map_err(|_| ERANGE)
+}
+
+/// Parses what was written to `writeback`, as upstream zram (6.16 and
+/// later) does for a device of `nr_pages` pages:
+///
+/// - `page_index=N` and `page_indexes=A-B` (B inclusive) each add a scan;
+///   an index at or past the end, or A > B, is `ERANGE`;
+/// - a mode (`idle`, `huge`, `huge_idle`, `incompressible`), bare or as
+///   `type=<mode>`, scans the last range given (the whole device if none)
+///   with that filter, and ends the input: later tokens are ignored;
+/// - other `key=value` tokens are ignored; a bare unknown word, or a key
+///   with an empty value, is `EINVAL`.
+fn parse_selection(s: &str, nr_pages: usize) -> Result<KVec<Scan>> {
+    let mut scans = KVec::new();
+    let (mut lo, mut hi) = (0, nr_pages);
     for tok in s.split_ascii_whitespace() {
-        if let Some(v) = tok.strip_prefix("type=") {
-            mode = Some(Mode::parse(v).ok_or(EINVAL)?);
-        } else if let Some(v) = tok.strip_prefix("page_indexes=") {
-            let (lo, hi) = v.split_once('-').ok_or(EINVAL)?;
-            let lo = parse::kstrtoull(lo, 10).map_err(|_| EINVAL)?;
-            let hi = parse::kstrtoull(hi, 10).map_err(|_| EINVAL)?;
-            if lo >= hi || lo >= nr_pages as u64 {
-                return Err(ERANGE);
+        let (key, val) = match tok.split_once('=') {
+            Some((k, v)) if !v.is_empty() => (k, Some(v)),
+            Some((k, _)) => (k, None),
+            None => (tok, None),
+        };
+        match (key, val) {
+            (mode, None) | ("type", Some(mode)) => {
+                let mode = Mode::parse(mode)?;
+                scans.push(Scan { mode: Some(mode), lo, hi }, GFP_KERNEL)?;
+                break;
             }
-            // As upstream: a range may run past the end; it is clamped.
-            let hi = hi.min(nr_pages as u64);
-            ranges.push((lo as usize, hi as usize), GFP_KERNEL)?;
-        } else if let Some(v) = tok.strip_prefix("page_index=") {
-            let i = parse::kstrtoull(v, 10).map_err(|_| EINVAL)?;
-            if i >= nr_pages as u64 {
-                return Err(EINVAL);
+            ("page_index", Some(v)) => {
+                lo = parse_index(v)?;
+                if lo >= nr_pages {
+                    return Err(ERANGE);
+                }
+                hi = lo + 1;
             }
-            ranges.push((i as usize, i as usize + 1), GFP_KERNEL)?;
-        } else if let Some(m) = Mode::parse(tok) {
-            mode = Some(m);
-        } else {
-            return Err(EINVAL);
+            ("page_indexes", Some(v)) => {
+                let (a, b) = v.split_once('-').ok_or(EINVAL)?;
+                lo = parse_index(a)?;
+                if lo >= nr_pages {
+                    return Err(ERANGE);
+                }
+                let last = parse_index(b)?;
+                if last >= nr_pages || lo > last {
+                    return Err(ERANGE);
+                }
+                hi = last + 1;
+            }
+            _ => continue,
         }
+        scans.push(Scan { mode: None, lo, hi }, GFP_KERNEL)?;
     }
-    let mode = match (mode, ranges.is_empty()) {
-        (None, true) => return Err(EINVAL),
-        (None, false) => Mode::Index,
-        (Some(m), true) => {
-            ranges.push((0, nr_pages), GFP_KERNEL)?;
-            m
-        }
-        (Some(m), false) => m,
-    };
-    Ok(Selection { mode, ranges })
+    Ok(scans)
 }
 
-/// Iterates the page indexes of a selection.
+/// Iterates the slots of a list of scans, with each one's filter.
 struct Cursor<'a> {
-    sel: &'a Selection,
-    range: usize,
+    scans: &'a [Scan],
+    scan: usize,
     next: usize,
 }
 
 impl Iterator for Cursor<'_> {
-    type Item = usize;
-    fn next(&mut self) -> Option<usize> {
+    type Item = (usize, Option<Mode>);
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let &(lo, hi) = self.sel.ranges.get(self.range)?;
-            let i = self.next.max(lo);
-            if i < hi {
+            let sc = self.scans.get(self.scan)?;
+            let i = self.next.max(sc.lo);
+            if i < sc.hi {
                 self.next = i + 1;
-                return Some(i);
+                return Some((i, sc.mode));
             }
-            self.range += 1;
+            self.scan += 1;
             self.next = 0;
         }
     }
@@ -389,6 +427,8 @@ struct ReqMeta {
     /// The slot whose page the request carries, while it is in use.
     index: Option<usize>,
     block: u64,
+    /// The filter the slot was selected with.
+    mode: Option<Mode>,
 }
 
 /// One run of `writeback`.
@@ -396,7 +436,6 @@ struct Run<'a> {
     dev: &'a Device,
     store: &'a Store,
     wb: &'a WbStore,
-    mode: Mode,
     batch: Batch,
     meta: KVec<ReqMeta>,
     /// The most recent bio error; writeback goes on after one.
@@ -412,7 +451,7 @@ impl Run<'_> {
 
     /// Copies slot `index` into request `id` if the slot qualifies, and
     /// marks it `UNDER_WB`.  `Err` stops the run (limit exhausted).
-    fn fill(&mut self, id: &ReqId, index: usize) -> Result<bool> {
+    fn fill(&mut self, id: &ReqId, index: usize, mode: Option<Mode>) -> Result<bool> {
         if self.carrying(index) {
             return Ok(false);
         }
@@ -423,7 +462,7 @@ impl Run<'_> {
             // Empty, same-filled or already written back.
             return Ok(false);
         };
-        if flags & UNDER_WB != 0 || !self.mode.wants(flags) {
+        if flags & UNDER_WB != 0 || !mode.map_or(true, |m| m.wants(flags)) {
             return Ok(false);
         }
         if !self.dev.wb.charge() {
@@ -445,6 +484,7 @@ impl Run<'_> {
         }
         slot.set_flags(flags | UNDER_WB);
         self.meta[id.index()].index = Some(index);
+        self.meta[id.index()].mode = mode;
         Ok(true)
     }
 
@@ -484,7 +524,7 @@ impl Run<'_> {
             return;
         }
         inc(&dev.stats.bd_writes);
-        let idle_mode = matches!(self.mode, Mode::Idle | Mode::HugeIdle);
+        let idle_mode = m.mode.is_some_and(Mode::idle);
         if !unchanged || (idle_mode && f & IDLE == 0) {
             // Freed, rewritten or accessed meanwhile: keep the memory copy.
             slot.set_flags(f & !UNDER_WB);
@@ -502,16 +542,14 @@ impl Run<'_> {
 }
 
 /// Writes back the selected slots; returns the number written.
-fn writeback(dev: &Device, store: &Store, wb: &WbStore, sel: &Selection) -> Result<usize> {
+fn writeback(dev: &Device, store: &Store, wb: &WbStore, scans: &[Scan]) -> Result<usize> {
     let size = dev.wb.batch_size.load(Relaxed).max(1) as usize;
     let batch = Batch::new(&wb.dev, size)?;
-    let mut meta = KVec::with_capacity(batch.len(), GFP_KERNEL)?;
-    meta.resize(batch.len(), ReqMeta::default(), GFP_KERNEL)?;
+    let meta = KVec::from_elem(ReqMeta::default(), batch.len(), GFP_KERNEL)?;
     let mut run = Run {
         dev,
         store,
         wb,
-        mode: sel.mode,
         batch,
         meta,
         bio_err: None,
@@ -519,8 +557,8 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, sel: &Selection) -> Resu
     };
     let mut plug = Plug::new()?;
     let mut cursor = Cursor {
-        sel,
-        range: 0,
+        scans,
+        scan: 0,
         next: 0,
     };
     let mut filled = KVec::with_capacity(run.batch.len(), GFP_KERNEL)?;
@@ -531,8 +569,8 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, sel: &Selection) -> Resu
         while stop.is_none() && !exhausted {
             let Some(id) = run.batch.take_idle() else { break };
             let mut got = false;
-            while let Some(index) = cursor.next() {
-                match run.fill(&id, index) {
+            for (index, mode) in cursor.by_ref() {
+                match run.fill(&id, index, mode) {
                     Ok(true) => {
                         got = true;
                         break;
@@ -554,10 +592,12 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, sel: &Selection) -> Resu
         // 2. Give the filled requests consecutive blocks and submit them
         //    under one plug.
         if !filled.is_empty() {
+            let ids = core::mem::replace(&mut filled, KVec::with_capacity(run.batch.len(), GFP_KERNEL)?);
+            let mut left = ids.len();
+            let mut ids = ids.into_iter();
             let _plugged = plug.start();
-            let mut ids = core::mem::take(&mut filled).into_iter();
-            while ids.len() > 0 {
-                let Some((start, n)) = wb.blocks.alloc_run(dev, ids.len()) else {
+            while left > 0 {
+                let Some((start, n)) = wb.blocks.alloc_run(dev, left) else {
                     stop = Some(ENOSPC);
                     for id in ids.by_ref() {
                         run.unfill(id);
@@ -569,8 +609,8 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, sel: &Selection) -> Resu
                     run.meta[id.index()].block = block;
                     run.batch.submit(id, block);
                 }
+                left -= n;
             }
-            filled = KVec::with_capacity(run.batch.len(), GFP_KERNEL)?;
         }
         if run.batch.inflight() == 0 {
             break;
@@ -613,7 +653,7 @@ pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Resul
         cfg.backing = None;
         return Ok(());
     }
-    let path = CString::try_from_fmt(fmt!("{s}"))?;
+    let path = CString::try_from_fmt(kernel::fmt!("{s}"))?;
     let bdev = BackingDev::open(&path, dev).inspect_err(|e| {
         pr_err!("backing_dev: cannot open {}: error {}\n", s, e.to_errno());
     })?;
@@ -632,11 +672,8 @@ pub(crate) fn writeback_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result 
     let cfg = dev.init.read();
     let store = cfg.store.as_ref().ok_or(EINVAL)?;
     let wb = store.wb.as_ref().ok_or(ENODEV)?;
-    let sel = parse_selection(s, store.slots.len())?;
-    if dev.wb.limit_enable.load(Relaxed) && dev.wb.limit.load(Relaxed) == 0 {
-        return Err(EIO);
-    }
-    writeback(dev, store, wb, &sel).map(|_| ())
+    let scans = parse_selection(s, store.slots.len())?;
+    writeback(dev, store, wb, &scans).map(|_| ())
 }
 
 pub(crate) fn writeback_limit_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {

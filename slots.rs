@@ -73,13 +73,6 @@ impl SlotTable {
     pub(crate) fn try_lock(&self, index: usize) -> Option<Slot<'_>> {
         self.slots.get(index)?.try_lock()
     }
-
-    /// Takes every slot's content out, for teardown.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Content> + '_ {
-        self.slots
-            .iter_mut()
-            .map(|s| core::mem::take(s.get_mut()))
-    }
 }
 
 /// Records an access of a locked slot at `now` seconds: clears `IDLE`.

@@ -10,7 +10,7 @@ use super::{ffi, irqlock::IrqSpinLock, page::OwnedPage};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::{
-    bindings,
+    bindings, c_str,
     error::{from_err_ptr, to_result},
     new_condvar, new_mutex,
     page::PAGE_SIZE,
@@ -248,8 +248,8 @@ struct DoneQueue {
 }
 
 struct DoneState {
-    /// Ids of completed requests; capacity for all of them.
-    done: KVec<usize>,
+    /// `done[id]`: request `id` completed and is not reaped yet.
+    done: KVec<bool>,
     inflight: usize,
 }
 
@@ -258,13 +258,13 @@ struct DoneState {
 ///
 /// # Invariants
 ///
-/// Every id `0..reqs.len()` is exactly one of: idle (in `idle`), held by
-/// the caller as a [`ReqId`], in flight, or in `queue.state.done`.
+/// Every id `0..reqs.len()` is exactly one of: idle (`idle[id]`), held by
+/// the caller as a [`ReqId`], in flight, or done (`queue.state.done[id]`).
 /// `Drop` waits until nothing is in flight.
 pub(crate) struct Batch {
     queue: Pin<KBox<DoneQueue>>,
     reqs: KVec<Pin<KBox<Req>>>,
-    idle: KVec<usize>,
+    idle: KVec<bool>,
     bdev: Arc<BdevInner>,
 }
 
@@ -276,7 +276,7 @@ impl Batch {
     /// Allocates up to `n` requests; fewer if memory is short, failing with
     /// `ENOMEM` only if none could be allocated.
     pub(crate) fn new(bdev: &BackingDev, n: usize) -> Result<Self> {
-        let done = KVec::with_capacity(n, GFP_KERNEL)?;
+        let done = KVec::from_elem(false, n, GFP_KERNEL)?;
         let queue = KBox::pin_init(
             pin_init!(DoneQueue {
                 state <- kernel::sync::lock::Lock::new(
@@ -308,7 +308,7 @@ impl Batch {
             };
             // Capacity reserved above: these pushes do not allocate.
             reqs.push(req, GFP_KERNEL)?;
-            idle.push(id, GFP_KERNEL)?;
+            idle.push(true, GFP_KERNEL)?;
         }
         if reqs.is_empty() {
             return Err(ENOMEM);
@@ -328,18 +328,19 @@ impl Batch {
 
     /// Requests neither in flight nor held.
     pub(crate) fn idle_count(&self) -> usize {
-        self.idle.len()
+        self.idle.iter().filter(|i| **i).count()
     }
 
     /// Takes an idle request, if any.
     pub(crate) fn take_idle(&mut self) -> Option<ReqId> {
-        self.idle.pop().map(ReqId)
+        let id = self.idle.iter().position(|i| *i)?;
+        self.idle[id] = false;
+        Some(ReqId(id))
     }
 
-    /// Returns an unsubmitted request.
+    /// Returns a request that is not in flight.
     pub(crate) fn put_idle(&mut self, id: ReqId) {
-        // Capacity for every id was reserved in `new`.
-        let _ = self.idle.push(id.0, GFP_NOWAIT);
+        self.idle[id.0] = true;
     }
 
     /// The page of a request the caller holds.
@@ -382,7 +383,8 @@ impl Batch {
         let id = {
             let mut st = self.queue.state.lock();
             loop {
-                if let Some(id) = st.done.pop() {
+                if let Some(id) = st.done.iter().position(|d| *d) {
+                    st.done[id] = false;
                     break id;
                 }
                 if !wait || st.inflight == 0 {
@@ -413,12 +415,14 @@ impl Drop for Batch {
         while st.inflight > 0 {
             self.queue.cv.wait(&mut st);
         }
-        let done = core::mem::take(&mut st.done);
-        drop(st);
-        for id in done {
-            // SAFETY: Completed requests whose bios were not yet torn down.
-            unsafe { bindings::bio_uninit(self.reqs[id].bio.get()) };
+        for (id, done) in st.done.iter_mut().enumerate() {
+            if core::mem::replace(done, false) {
+                // SAFETY: A completed request whose bio was not yet torn
+                // down; nothing is in flight any more.
+                unsafe { bindings::bio_uninit(self.reqs[id].bio.get()) };
+            }
         }
+        drop(st);
     }
 }
 
@@ -440,8 +444,7 @@ unsafe extern "C" fn end_io(bio: *mut bindings::bio) {
     // for `inflight == 0` under this lock before freeing anything).
     let queue = unsafe { &*req.queue };
     let mut st = queue.state.lock();
-    // Capacity for every id was reserved: this does not allocate.
-    let _ = st.done.push(req.id, GFP_ATOMIC);
+    st.done[req.id] = true;
     st.inflight -= 1;
     // Wake the task while still holding the lock: the task can only see
     // `inflight == 0` and free the queue after we release it, and we

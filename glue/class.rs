@@ -7,7 +7,7 @@
 
 use super::sysfs::{store_text, SysfsBuf};
 use core::marker::PhantomData;
-use kernel::{bindings, prelude::*, sync::Arc, types::Opaque};
+use kernel::{bindings, c_str, prelude::*, sync::Arc, types::Opaque};
 
 /// What the control class does for its data `T`.
 pub(crate) trait ControlOps: Send + Sync + Sized + 'static {
@@ -24,6 +24,12 @@ struct Inner<T> {
     raw: Opaque<bindings::class>,
     data: Arc<T>,
 }
+
+// SAFETY: `raw` is only handed to the driver core, which synchronises its
+// own accesses; `data` is an `Arc` of a `Send + Sync` value.
+unsafe impl<T: ControlOps> Send for Inner<T> {}
+// SAFETY: As above.
+unsafe impl<T: ControlOps> Sync for Inner<T> {}
 
 /// A registered control class, unregistered on drop.
 ///
@@ -124,7 +130,7 @@ unsafe fn class_data<'a, T>(class: *const bindings::class) -> &'a T {
 unsafe extern "C" fn hot_add_callback<T: ControlOps>(
     class: *const bindings::class,
     _attr: *const bindings::class_attribute,
-    buf: *mut core::ffi::c_char,
+    buf: *mut kernel::ffi::c_char,
 ) -> isize {
     // SAFETY: Our attributes are only attached to an `Inner<T>`.
     let data = unsafe { class_data::<T>(class) };
@@ -139,7 +145,7 @@ unsafe extern "C" fn hot_add_callback<T: ControlOps>(
 unsafe extern "C" fn hot_remove_callback<T: ControlOps>(
     class: *const bindings::class,
     _attr: *const bindings::class_attribute,
-    buf: *const core::ffi::c_char,
+    buf: *const kernel::ffi::c_char,
     count: usize,
 ) -> isize {
     // SAFETY: Our attributes are only attached to an `Inner<T>`.

@@ -65,11 +65,10 @@ impl Compressor {
             let tfm = unsafe { ffi::rzram_crypto_alloc_comp(name.as_char_ptr()) };
             let tfm = kernel::error::from_err_ptr(tfm)?;
             // INVARIANT: `tfm` is a new, live transform.
-            let mut stream = Stream {
+            let stream = Stream {
                 tfm: NonNull::new(tfm).ok_or(ENOMEM)?,
-                buf: KVec::new(),
+                buf: KVec::from_elem(0, 2 * PAGE_SIZE, GFP_KERNEL)?,
             };
-            stream.buf.resize(2 * PAGE_SIZE, 0, GFP_KERNEL)?;
             slots.push(
                 Slot {
                     busy: AtomicBool::new(false),

@@ -16,7 +16,6 @@ use kernel::{
     bindings,
     error::{from_err_ptr, to_result, Result},
     prelude::*,
-    static_lock_class,
     types::ScopeGuard,
 };
 
@@ -30,7 +29,7 @@ pub(crate) const SECTOR_SHIFT: u32 = 9;
 /// The callbacks a bio-based disk's private data implements.
 pub(crate) trait DiskOps: Sync + Sized {
     /// Serves one bio.  The bio must be ended, which `Bio` guarantees.
-    fn submit_bio(&self, disk: &DiskRef, bio: Bio);
+    fn submit_bio(&self, disk: &DiskRef<'_>, bio: Bio);
 
     /// Called with the disk's `open_mutex` held when the disk is opened.
     fn open(&self) -> Result {
@@ -127,7 +126,7 @@ unsafe extern "C" fn submit_bio_callback<T: DiskOps>(bio: *mut bindings::bio) {
 unsafe extern "C" fn open_callback<T: DiskOps>(
     disk: *mut bindings::gendisk,
     _mode: bindings::blk_mode_t,
-) -> core::ffi::c_int {
+) -> kernel::ffi::c_int {
     // SAFETY: The block layer opens only live disks, ours carry data `T`.
     let data = unsafe { disk_data::<T>(disk) };
     match data.open() {
@@ -138,7 +137,7 @@ unsafe extern "C" fn open_callback<T: DiskOps>(
 
 unsafe extern "C" fn swap_slot_free_notify_callback<T: DiskOps>(
     bdev: *mut bindings::block_device,
-    offset: core::ffi::c_ulong,
+    offset: kernel::ffi::c_ulong,
 ) {
     // SAFETY: The swap layer passes an open bdev of one of our disks.
     let data = unsafe { disk_data::<T>((*bdev).bd_disk) };
@@ -156,13 +155,6 @@ pub(crate) struct DiskRef<'a> {
 }
 
 impl DiskRef<'_> {
-    /// Sets the capacity in 512-byte sectors.
-    pub(crate) fn set_capacity(&self, sectors: u64) {
-        // SAFETY: By the type invariant the disk is live; `set_capacity`
-        // takes its own lock.
-        unsafe { bindings::set_capacity(self.ptr.as_ptr(), sectors) };
-    }
-
     /// The disk's name, such as `rzram0`.
     pub(crate) fn name(&self) -> &CStr {
         // SAFETY: `disk_name` is NUL-terminated and set before the disk was
@@ -239,10 +231,8 @@ impl<T: DiskOps> Disk<T> {
         lim.max_write_zeroes_sectors = cfg.max_discard_sectors;
         lim.features = BLK_FEAT_STABLE_WRITES | BLK_FEAT_SYNCHRONOUS;
 
-        // SAFETY: `lim` is a valid limits struct; the lock class is static.
-        let gendisk = from_err_ptr(unsafe {
-            bindings::__blk_alloc_disk(&mut lim, bindings::NUMA_NO_NODE, static_lock_class!().as_ptr())
-        })?;
+        // SAFETY: `lim` is a valid limits struct, copied by the callee.
+        let gendisk = from_err_ptr(unsafe { ffi::rzram_blk_alloc_disk(&mut lim) })?;
         let cleanup = ScopeGuard::new_with_data(gendisk, |gendisk| {
             // SAFETY: `gendisk` came from `__blk_alloc_disk` and was not
             // added on this failure path.
@@ -310,7 +300,7 @@ impl<T: DiskOps> Drop for Disk<T> {
 
 /// Writes a disk name into the fixed-size, NUL-terminated `disk_name`.
 struct NameWriter<'a> {
-    buf: &'a mut [core::ffi::c_char; 32],
+    buf: &'a mut [kernel::ffi::c_char; 32],
     pos: usize,
 }
 
@@ -321,7 +311,7 @@ impl Write for NameWriter<'_> {
             if self.pos + 1 >= self.buf.len() {
                 return Err(core::fmt::Error);
             }
-            self.buf[self.pos] = b as core::ffi::c_char;
+            self.buf[self.pos] = b as kernel::ffi::c_char;
             self.pos += 1;
         }
         Ok(())

@@ -12,7 +12,6 @@ use kernel::bindings;
 extern "C" {
     pub(crate) fn rzram_num_devices() -> u32;
     pub(crate) fn rzram_dev_to_disk(dev: *mut bindings::device) -> *mut bindings::gendisk;
-    pub(crate) fn rzram_disk_to_dev(disk: *mut bindings::gendisk) -> *mut bindings::device;
     pub(crate) fn rzram_disk_openers(disk: *mut bindings::gendisk) -> u32;
     pub(crate) fn rzram_bio_op(bio: *const bindings::bio) -> u32;
     pub(crate) fn rzram_bio_io_error(bio: *mut bindings::bio);
@@ -122,4 +121,9 @@ extern "C" {
     pub(crate) fn rzram_memalloc_noio_save() -> u32;
     pub(crate) fn rzram_memalloc_noio_restore(flags: u32);
     pub(crate) fn rzram_gfp_noio() -> u32;
+}
+
+#[allow(improper_ctypes)]
+extern "C" {
+    pub(crate) fn rzram_blk_alloc_disk(lim: *mut bindings::queue_limits) -> *mut bindings::gendisk;
 }

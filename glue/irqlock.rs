@@ -25,7 +25,7 @@ unsafe impl Backend for IrqSpinLockBackend {
 
     unsafe fn init(
         ptr: *mut Self::State,
-        name: *const core::ffi::c_char,
+        name: *const kernel::ffi::c_char,
         key: *mut bindings::lock_class_key,
     ) {
         // SAFETY: The caller guarantees `ptr` is valid for writes and that

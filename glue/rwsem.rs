@@ -52,6 +52,17 @@ impl<T> RwSem<T> {
         ReadGuard { lock: self }
     }
 
+    /// Takes the semaphore shared if that needs no waiting; never sleeps,
+    /// so it may be called in atomic context.
+    pub(crate) fn try_read(&self) -> Option<ReadGuard<'_, T>> {
+        // SAFETY: `sem` is initialised (type invariant).
+        if unsafe { bindings::down_read_trylock(self.sem.get()) } == 0 {
+            return None;
+        }
+        // INVARIANT: held shared.
+        Some(ReadGuard { lock: self })
+    }
+
     /// Takes the semaphore exclusively; may sleep.
     pub(crate) fn write(&self) -> WriteGuard<'_, T> {
         // SAFETY: `sem` is initialised (type invariant).

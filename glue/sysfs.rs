@@ -145,7 +145,7 @@ impl<'a> SysfsBuf<'a> {
     /// # Safety
     ///
     /// `buf` must be valid for writes of `PAGE_SIZE` bytes for `'a`.
-    pub(super) unsafe fn from_raw(buf: *mut core::ffi::c_char) -> Self {
+    pub(super) unsafe fn from_raw(buf: *mut kernel::ffi::c_char) -> Self {
         // SAFETY: Guaranteed by the caller.
         let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), PAGE_SIZE) };
         Self { buf, len: 0 }
@@ -178,7 +178,7 @@ impl core::fmt::Write for SysfsBuf<'_> {
 unsafe extern "C" fn show_callback<T: DiskOps + 'static>(
     dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,
-    buf: *mut core::ffi::c_char,
+    buf: *mut kernel::ffi::c_char,
 ) -> isize {
     // SAFETY: sysfs passes back a `device_attribute` from one of our
     // groups, which is the first member of an `Attr<T>`.
@@ -200,7 +200,7 @@ unsafe extern "C" fn show_callback<T: DiskOps + 'static>(
 unsafe extern "C" fn store_callback<T: DiskOps + 'static>(
     dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,
-    buf: *const core::ffi::c_char,
+    buf: *const kernel::ffi::c_char,
     count: usize,
 ) -> isize {
     // SAFETY: As in `show_callback`.
