@@ -131,6 +131,19 @@ pub(crate) struct Store {
     pub(crate) wb: Option<rzram_wb::WbStore>,
 }
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        // zsmalloc requires every object freed before its pool is
+        // destroyed (the pool is dropped after this, in field order).
+        let pool = &self.pool;
+        self.slots.for_each_mut(|c| {
+            if let Content::Zs(h) = core::mem::take(c) {
+                pool.free(h);
+            }
+        });
+    }
+}
+
 /// A device's configuration, behind its init lock.
 pub(crate) struct Config {
     disksize: u64,

@@ -612,7 +612,7 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, scans: &[Scan]) -> Resul
                 left -= n;
             }
         }
-        if run.batch.inflight() == 0 {
+        if run.batch.outstanding() == 0 {
             break;
         }
         // 3. Reap: sleep only if no request is free or nothing is left
@@ -623,6 +623,12 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, scans: &[Scan]) -> Resul
             run.finish(id, r);
         }
     }
+    pr_debug!(
+        "writeback: {} written, stop {:?}, bio error {:?}\n",
+        run.written,
+        stop.map(|e| e.to_errno()),
+        run.bio_err.map(|e| e.to_errno())
+    );
     if let Some(e) = stop {
         return Err(e);
     }

@@ -63,6 +63,13 @@ impl SlotTable {
         self.slots.len()
     }
 
+    /// Calls `f` on every slot's content, through `&mut` (no locking).
+    pub(crate) fn for_each_mut(&mut self, mut f: impl FnMut(&mut Content)) {
+        for s in self.slots.iter_mut() {
+            f(s.get_mut());
+        }
+    }
+
     /// Locks slot `index`, which must be in range (the block layer checks
     /// I/O against the capacity; other callers check explicitly).
     pub(crate) fn lock(&self, index: usize) -> Result<Slot<'_>> {

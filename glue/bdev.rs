@@ -350,9 +350,11 @@ impl Batch {
         unsafe { &mut Pin::get_unchecked_mut(self.reqs[id.0].as_mut()).page }
     }
 
-    /// Requests in flight.
-    pub(crate) fn inflight(&self) -> usize {
-        self.queue.state.lock().inflight
+    /// Requests submitted and not yet reaped (in flight, or completed and
+    /// waiting for [`Batch::reap`]).
+    pub(crate) fn outstanding(&self) -> usize {
+        let st = self.queue.state.lock();
+        st.inflight + st.done.iter().filter(|d| **d).count()
     }
 
     /// Submits the request's page as a write of block `block`.

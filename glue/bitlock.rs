@@ -72,6 +72,13 @@ impl<T> BitLocked<T> {
 
 }
 
+impl<T> BitLocked<T> {
+    /// Exclusive access without locking, through `&mut`.
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+}
+
 /// The held lock of a [`BitLocked`].
 ///
 /// # Invariants

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build the busybox initramfs the rzram tests boot in.
 #
-# usage: mkinitramfs.sh OUT.cpio[.gz] KDIR [EXTRA_FILES...]
+# usage: mkinitramfs.sh OUT.cpio[.gz|.zst] KDIR [EXTRA_FILES...]
 #
-#   OUT          the archive to write; gzip-compressed when it ends in .gz
+#   OUT          the archive to write; compressed with gzip or zstd when
+#                its name ends in .gz or .zst
 #   KDIR         a kernel build dir from build-kernel.sh; its
 #                modinst/lib/modules/<kver>/ is copied in whole
 #   EXTRA_FILES  copied to /lib/rzram/ in the guest (e.g. rzram.ko)
@@ -15,7 +16,7 @@
 # the machine off.  See tests/README for the guest side.
 set -euo pipefail
 
-usage() { echo "usage: $0 OUT.cpio[.gz] KDIR [EXTRA_FILES...]" >&2; exit 2; }
+usage() { echo "usage: $0 OUT.cpio[.gz|.zst] KDIR [EXTRA_FILES...]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 out=$1 kdir=$2
 shift 2
@@ -148,12 +149,12 @@ chmod 755 "$root/init"
 # 7. the archive (paths relative to the root, newc format, owned by root)
 mkdir -p "$(dirname "$out")"
 tmp_out=$out.tmp.$$
-if [[ $out == *.gz ]]; then
-	(cd "$root" && find . -print0 | LC_ALL=C sort -z |
-		cpio --null -o -H newc -R 0:0 --quiet | gzip -1) >"$tmp_out"
-else
-	(cd "$root" && find . -print0 | LC_ALL=C sort -z |
-		cpio --null -o -H newc -R 0:0 --quiet) >"$tmp_out"
-fi
+case $out in
+*.gz)  compress=(gzip -1) ;;
+*.zst) compress=(zstd -q -3 -T0) ;;
+*)     compress=(cat) ;;
+esac
+(cd "$root" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc -R 0:0 --quiet | "${compress[@]}") >"$tmp_out"
 mv "$tmp_out" "$out"
 echo "mkinitramfs: wrote $out ($(du -h "$out" | cut -f1))" >&2
