@@ -18,6 +18,21 @@ MODULE_PARM_DESC(num_devices, "Number of pre-created rzram devices");
 unsigned int rzram_num_devices(void);
 unsigned int rzram_num_devices(void) { return num_devices; }
 
+/* Writeback design knobs, for benchmarking the alternatives in one boot. */
+static bool wb_plug = true;
+module_param(wb_plug, bool, 0644);
+MODULE_PARM_DESC(wb_plug, "Submit writeback batches under a blk_plug (default: on)");
+
+static bool wb_contig = true;
+module_param(wb_contig, bool, 0644);
+MODULE_PARM_DESC(wb_contig, "Give a writeback batch consecutive backing blocks (default: on)");
+
+bool rzram_wb_plug(void);
+bool rzram_wb_plug(void) { return READ_ONCE(wb_plug); }
+
+bool rzram_wb_contig(void);
+bool rzram_wb_contig(void) { return READ_ONCE(wb_contig); }
+
 struct gendisk *rzram_dev_to_disk(struct device *dev);
 struct gendisk *rzram_dev_to_disk(struct device *dev) { return dev_to_disk(dev); }
 

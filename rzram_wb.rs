@@ -116,9 +116,13 @@ impl BlockMap {
 
     /// Allocates up to `want` consecutive free blocks: returns the first
     /// and how many.  `None` when the device is full.
-    fn alloc_run(&self, dev: &Device, want: usize) -> Option<(u64, usize)> {
+    ///
+    /// With `contig` off (the `wb_contig=0` benchmark knob) it behaves like
+    /// zram's `alloc_block_bdev`: one block, the first free one.
+    fn alloc_run(&self, dev: &Device, want: usize, contig: bool) -> Option<(u64, usize)> {
         let mut st = self.state.lock();
-        let (nr, cursor) = (st.nr, st.cursor);
+        let (nr, cursor) = (st.nr, if contig { st.cursor } else { 0 });
+        let want = if contig { want } else { 1 };
         let start = st
             .find_free(cursor, nr)
             .or_else(|| st.find_free(0, cursor.min(nr)))?;
@@ -556,6 +560,7 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, scans: &[Scan]) -> Resul
         written: 0,
     };
     let mut plug = Plug::new()?;
+    let (use_plug, contig) = (crate::glue::param_wb_plug(), crate::glue::param_wb_contig());
     let mut cursor = Cursor {
         scans,
         scan: 0,
@@ -595,9 +600,9 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, scans: &[Scan]) -> Resul
             let ids = core::mem::replace(&mut filled, KVec::with_capacity(run.batch.len(), GFP_KERNEL)?);
             let mut left = ids.len();
             let mut ids = ids.into_iter();
-            let _plugged = plug.start();
+            let _plugged = use_plug.then(|| plug.start());
             while left > 0 {
-                let Some((start, n)) = wb.blocks.alloc_run(dev, left) else {
+                let Some((start, n)) = wb.blocks.alloc_run(dev, left, contig) else {
                     stop = Some(ENOSPC);
                     for id in ids.by_ref() {
                         run.unfill(id);

@@ -11,6 +11,8 @@ use kernel::bindings;
 #[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn rzram_num_devices() -> u32;
+    pub(crate) fn rzram_wb_plug() -> bool;
+    pub(crate) fn rzram_wb_contig() -> bool;
     pub(crate) fn rzram_dev_to_disk(dev: *mut bindings::device) -> *mut bindings::gendisk;
     pub(crate) fn rzram_disk_openers(disk: *mut bindings::gendisk) -> u32;
     pub(crate) fn rzram_bio_op(bio: *const bindings::bio) -> u32;

@@ -53,6 +53,18 @@ pub(crate) fn boottime_secs() -> i64 {
     unsafe { ffi::rzram_ktime_get_boottime_seconds() }
 }
 
+/// The `wb_plug` module parameter (writable at run time).
+pub(crate) fn param_wb_plug() -> bool {
+    // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
+    unsafe { ffi::rzram_wb_plug() }
+}
+
+/// The `wb_contig` module parameter (writable at run time).
+pub(crate) fn param_wb_contig() -> bool {
+    // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
+    unsafe { ffi::rzram_wb_contig() }
+}
+
 /// The `num_devices` module parameter.
 pub(crate) fn param_num_devices() -> u32 {
     // SAFETY: Reads a module parameter that is only set at load time.
