@@ -9,7 +9,7 @@ pages=${2:-100001}
 variants=zram,rzram,rzram-noplug,rzram-nocontig,rzram-noplug-nocontig
 bash scripts/setup.sh
 ko=$(bash scripts/build-module.sh plain)
-RZRAM_APPEND="WB_PAGES=$pages WB_REPS=$reps WB_VARIANTS=$variants WB_VERIFY=0" \
+RZRAM_APPEND="WB_PAGES=$pages WB_REPS=$reps WB_VARIANTS=$variants WB_VERIFY=0 rzram_timeout=7000" \
 RZRAM_QEMU_ARGS="-m 3G" \
 	bash scripts/run-tests.sh --kernel plain --module "$ko" --timeout 7200 demo_writeback
 res=$(ls -td "${RZRAM_CACHE:-/var/cache/rzram}"/logs/*-plain | head -1)/results.log

@@ -9,7 +9,7 @@ pages=${1:-100001}
 bash scripts/setup.sh
 ko=$(bash scripts/build-module.sh plain)
 log=$(mktemp)
-RZRAM_APPEND="WB_PAGES=$pages WB_VARIANTS=zram,rzram WB_VERIFY=1" \
+RZRAM_APPEND="WB_PAGES=$pages WB_VARIANTS=zram,rzram WB_VERIFY=1 rzram_timeout=2700" \
 RZRAM_QEMU_ARGS="-m 3G" \
 	bash scripts/run-tests.sh --kernel plain --module "$ko" --timeout 3000 demo_writeback | tee "$log"
 res=$(ls -td "${RZRAM_CACHE:-/var/cache/rzram}"/logs/*-plain | head -1)/results.log
