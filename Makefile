@@ -10,7 +10,7 @@
 VARIANT ?= debug
 SCRIPTS := $(CURDIR)/scripts
 KDIR ?= $(shell bash $(SCRIPTS)/build-kernel.sh $(VARIANT))
-KMAKE := LLVM=1 RUSTC=/usr/bin/rustc \
+KMAKE := LLVM=1 RUSTC=/usr/bin/rustc CLIPPY_DRIVER=/usr/bin/clippy-driver \
 	BINDGEN=$(or $(RZRAM_CACHE),/var/cache/rzram)/bindgen-0.71.1/bin/bindgen
 export PATH := /usr/lib/llvm-19/bin:$(PATH)
 
@@ -22,7 +22,7 @@ modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) modules
 
 clippy:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE) CLIPPY=1 modules
+	bash $(SCRIPTS)/build-module.sh $(VARIANT) CLIPPY=1
 
 fmt:
 	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml rzram.rs
@@ -38,3 +38,6 @@ check:
 
 demo:
 	bash $(SCRIPTS)/demo.sh
+
+bench:
+	bash $(SCRIPTS)/bench.sh

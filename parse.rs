@@ -12,7 +12,13 @@ use kernel::prelude::*;
 fn strtoull(s: &str, base: u32) -> Option<(u64, &str)> {
     let b = s.as_bytes();
     let (base, mut i) = match base {
-        0 if b.len() >= 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b.get(2).is_some_and(|c| c.is_ascii_hexdigit()) => (16, 2),
+        0 if b.len() >= 2
+            && b[0] == b'0'
+            && (b[1] | 0x20) == b'x'
+            && b.get(2).is_some_and(|c| c.is_ascii_hexdigit()) =>
+        {
+            (16, 2)
+        }
         0 if b.first() == Some(&b'0') => (8, 0),
         0 => (10, 0),
         16 if b.len() >= 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' => (16, 2),
@@ -57,7 +63,9 @@ pub(crate) fn kstrtoull(s: &str, base: u32) -> Result<u64> {
     }
     // Re-parse with overflow checks.
     let (digits, radix) = match base {
-        0 | 16 if s.len() > 2 && (s.as_bytes()[1] | 0x20) == b'x' && s.as_bytes()[0] == b'0' => (&s[2..], 16),
+        0 | 16 if s.len() > 2 && (s.as_bytes()[1] | 0x20) == b'x' && s.as_bytes()[0] == b'0' => {
+            (&s[2..], 16)
+        }
         0 if s.len() > 1 && s.as_bytes()[0] == b'0' => (&s[1..], 8),
         0 => (s, 10),
         b => (s, b),
@@ -65,7 +73,10 @@ pub(crate) fn kstrtoull(s: &str, base: u32) -> Result<u64> {
     let mut v: u64 = 0;
     for c in digits.chars() {
         let d = c.to_digit(radix).ok_or(EINVAL)? as u64;
-        v = v.checked_mul(radix as u64).and_then(|v| v.checked_add(d)).ok_or(ERANGE)?;
+        v = v
+            .checked_mul(radix as u64)
+            .and_then(|v| v.checked_add(d))
+            .ok_or(ERANGE)?;
     }
     Ok(v)
 }

@@ -28,8 +28,7 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use kernel::{
-    c_str,
-    new_mutex,
+    c_str, new_mutex,
     page::PAGE_SIZE,
     prelude::*,
     sync::{Arc, Mutex},
@@ -66,7 +65,12 @@ const CRYPTO_MAX_ALG_NAME: usize = 128;
 
 /// The algorithms rzram offers, in zram 6.12's order.  Shown are those the
 /// kernel has.
-const ALGORITHMS: [&CStr; 4] = [c_str!("lzo-rle"), c_str!("lzo"), c_str!("lz4"), c_str!("zstd")];
+const ALGORITHMS: [&CStr; 4] = [
+    c_str!("lzo-rle"),
+    c_str!("lzo"),
+    c_str!("lz4"),
+    c_str!("zstd"),
+];
 /// zram 6.12's default.
 const DEFAULT_ALGORITHM: &CStr = c_str!("lzo-rle");
 
@@ -230,7 +234,9 @@ impl Device {
             Content::Empty => return,
             Content::Same(_) => dec(&self.stats.same_pages),
             Content::Zs(h) => {
-                self.stats.compr_data_size.fetch_sub(h.size() as u64, Relaxed);
+                self.stats
+                    .compr_data_size
+                    .fetch_sub(h.size() as u64, Relaxed);
                 store.pool.free(h);
             }
             Content::Wb(block) => rzram_wb::free_block(self, store, block),
@@ -287,7 +293,11 @@ impl Device {
 
     /// Compresses `src` and stores it in the pool; returns the handle and
     /// whether the page was stored raw.
-    fn compress_store(&self, store: &Store, src: &[u8]) -> Result<(glue::zsmalloc::ZsHandle, bool)> {
+    fn compress_store(
+        &self,
+        store: &Store,
+        src: &[u8],
+    ) -> Result<(glue::zsmalloc::ZsHandle, bool)> {
         // Set when the fast allocation failed and a handle of this size was
         // allocated by the sleeping slow path.
         let mut prealloc: Option<glue::zsmalloc::ZsHandle> = None;
@@ -340,7 +350,9 @@ impl Device {
                 store.pool.free(h);
                 return Err(e);
             }
-            self.stats.compr_data_size.fetch_add(h.size() as u64, Relaxed);
+            self.stats
+                .compr_data_size
+                .fetch_add(h.size() as u64, Relaxed);
             return Ok((h, huge));
         }
     }
@@ -600,7 +612,9 @@ fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     }
     let cfg = dev.init.read();
     if let Some(store) = cfg.store.as_ref() {
-        dev.stats.max_used_pages.store(store.pool.total_pages() as u64, Relaxed);
+        dev.stats
+            .max_used_pages
+            .store(store.pool.total_pages() as u64, Relaxed);
     }
     Ok(())
 }
@@ -680,10 +694,12 @@ fn io_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowRe
 
 fn mm_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
     let cfg = dev.init.read();
-    let (mem_used, compacted) = cfg
-        .store
-        .as_ref()
-        .map_or((0, 0), |st| (st.pool.total_pages() as u64, st.pool.pages_compacted() as u64));
+    let (mem_used, compacted) = cfg.store.as_ref().map_or((0, 0), |st| {
+        (
+            st.pool.total_pages() as u64,
+            st.pool.pages_compacted() as u64,
+        )
+    });
     let s = &dev.stats;
     emit(
         buf,
@@ -759,7 +775,11 @@ struct Devices {
 impl Devices {
     /// Adds a device with the lowest free id and returns the id.
     fn add(&mut self, major: &Major) -> Result<u32> {
-        let id = self.list.iter().position(Option::is_none).unwrap_or(self.list.len());
+        let id = self
+            .list
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.list.len());
         let id32 = u32::try_from(id).map_err(|_| ENOSPC)?;
         // zram uses minors = 1 and the id as first minor (MINORBITS = 20).
         if id32 >= 1 << 20 {
@@ -775,8 +795,14 @@ impl Devices {
             max_discard_sectors: u32::MAX,
             block_size: PAGE_SIZE as u32,
         };
-        let disk = Disk::new(cfg, format_args!("rzram{id}"), &RZRAM_FOPS, &RZRAM_ATTRS, data)
-            .inspect_err(|_| pr_err!("Error allocating disk structure for device {id}\n"))?;
+        let disk = Disk::new(
+            cfg,
+            format_args!("rzram{id}"),
+            &RZRAM_FOPS,
+            &RZRAM_ATTRS,
+            data,
+        )
+        .inspect_err(|_| pr_err!("Error allocating disk structure for device {id}\n"))?;
         pr_info!("Added device: {}\n", disk.disk().name());
         self.list[id] = Some(disk);
         Ok(id32)

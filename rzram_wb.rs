@@ -25,8 +25,8 @@
 //!   last, possibly under a slot lock.
 
 use crate::glue::bdev::{BackingDev, Batch, Plug, ReqId};
-use crate::glue::sysfs::SysfsBuf;
 use crate::glue::disk::DiskRef;
+use crate::glue::sysfs::SysfsBuf;
 use crate::slots::{Content, HUGE, IDLE, INCOMPRESSIBLE, UNDER_WB};
 use crate::{emit, inc, parse, Config, Device, Store};
 use core::sync::atomic::Ordering::Relaxed;
@@ -370,7 +370,14 @@ fn parse_selection(s: &str, nr_pages: usize) -> Result<KVec<Scan>> {
         match (key, val) {
             (mode, None) | ("type", Some(mode)) => {
                 let mode = Mode::parse(mode)?;
-                scans.push(Scan { mode: Some(mode), lo, hi }, GFP_KERNEL)?;
+                scans.push(
+                    Scan {
+                        mode: Some(mode),
+                        lo,
+                        hi,
+                    },
+                    GFP_KERNEL,
+                )?;
                 break;
             }
             ("page_index", Some(v)) => {
@@ -572,7 +579,9 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, scans: &[Scan]) -> Resul
     loop {
         // 1. Fill every free request.
         while stop.is_none() && !exhausted {
-            let Some(id) = run.batch.take_idle() else { break };
+            let Some(id) = run.batch.take_idle() else {
+                break;
+            };
             let mut got = false;
             for (index, mode) in cursor.by_ref() {
                 match run.fill(&id, index, mode) {
@@ -597,7 +606,10 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, scans: &[Scan]) -> Resul
         // 2. Give the filled requests consecutive blocks and submit them
         //    under one plug.
         if !filled.is_empty() {
-            let ids = core::mem::replace(&mut filled, KVec::with_capacity(run.batch.len(), GFP_KERNEL)?);
+            let ids = core::mem::replace(
+                &mut filled,
+                KVec::with_capacity(run.batch.len(), GFP_KERNEL)?,
+            );
             let mut left = ids.len();
             let mut ids = ids.into_iter();
             let _plugged = use_plug.then(|| plug.start());
@@ -687,7 +699,11 @@ pub(crate) fn writeback_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result 
     writeback(dev, store, wb, &scans).map(|_| ())
 }
 
-pub(crate) fn writeback_limit_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
+pub(crate) fn writeback_limit_show(
+    dev: &Device,
+    _: &DiskRef<'_>,
+    buf: &mut SysfsBuf<'_>,
+) -> Result {
     let _cfg = dev.init.read();
     emit(buf, format_args!("{}\n", dev.wb.limit.load(Relaxed)))
 }
@@ -705,7 +721,10 @@ pub(crate) fn writeback_limit_enable_show(
     buf: &mut SysfsBuf<'_>,
 ) -> Result {
     let _cfg = dev.init.read();
-    emit(buf, format_args!("{}\n", dev.wb.limit_enable.load(Relaxed) as u32))
+    emit(
+        buf,
+        format_args!("{}\n", dev.wb.limit_enable.load(Relaxed) as u32),
+    )
 }
 
 pub(crate) fn writeback_limit_enable_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {

@@ -428,7 +428,11 @@ impl Drop for Batch {
     }
 }
 
-/// Completion of a request's bio; may run in interrupt context.
+/// `bi_end_io` of the requests of a [`Batch`]; may run in interrupt context.
+///
+/// # Safety
+///
+/// Called once by the block layer for a bio submitted by [`Batch::submit`].
 unsafe extern "C" fn end_io(bio: *mut bindings::bio) {
     // SAFETY: `bi_private` was set by `Batch::submit` to the request, which
     // stays alive until published and reaped (`Batch` invariants).

@@ -69,7 +69,6 @@ impl<T> BitLocked<T> {
             None
         }
     }
-
 }
 
 impl<T> BitLocked<T> {
@@ -110,7 +109,9 @@ impl<T> BitGuard<'_, T> {
     /// Replaces the flag bits, keeping the lock held.
     pub(crate) fn set_flags(&mut self, flags: u32) {
         // Only the holder writes the word while it is locked.
-        self.lock.word.store((flags & !LOCK) | LOCK, Ordering::Relaxed);
+        self.lock
+            .word
+            .store((flags & !LOCK) | LOCK, Ordering::Relaxed);
     }
 
     /// The lock's relaxed word.

@@ -76,7 +76,8 @@ impl<T: ControlOps> Tables<T> {
         // SAFETY: All other members are optional; zero means absent.
         ..unsafe { core::mem::zeroed() }
     };
-    const GROUPS: &'static [*const bindings::attribute_group; 2] = &[Self::GROUP, core::ptr::null()];
+    const GROUPS: &'static [*const bindings::attribute_group; 2] =
+        &[Self::GROUP, core::ptr::null()];
 }
 
 impl<T: ControlOps> ControlClass<T> {
@@ -127,6 +128,11 @@ unsafe fn class_data<'a, T>(class: *const bindings::class) -> &'a T {
     unsafe { &(*class.cast::<Inner<T>>()).data }
 }
 
+/// `show` of `hot_add`.
+///
+/// # Safety
+///
+/// Called by sysfs with the class registered by [`ControlClass::register`].
 unsafe extern "C" fn hot_add_callback<T: ControlOps>(
     class: *const bindings::class,
     _attr: *const bindings::class_attribute,
@@ -142,6 +148,11 @@ unsafe extern "C" fn hot_add_callback<T: ControlOps>(
     }
 }
 
+/// `store` of `hot_remove`.
+///
+/// # Safety
+///
+/// As for `hot_add_callback`, with `count` readable bytes at `buf`.
 unsafe extern "C" fn hot_remove_callback<T: ControlOps>(
     class: *const bindings::class,
     _attr: *const bindings::class_attribute,

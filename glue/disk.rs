@@ -58,7 +58,11 @@ impl Major {
         // forever; no probe function is passed.
         let ret = unsafe { bindings::__register_blkdev(0, name.as_char_ptr(), None) };
         if ret <= 0 {
-            return Err(if ret < 0 { Error::from_errno(ret) } else { EBUSY });
+            return Err(if ret < 0 {
+                Error::from_errno(ret)
+            } else {
+                EBUSY
+            });
         }
         // INVARIANT: registration just succeeded.
         Ok(Self {
@@ -105,6 +109,12 @@ unsafe fn disk_data<'a, T>(disk: *mut bindings::gendisk) -> &'a T {
     unsafe { &*((*disk).private_data as *const T) }
 }
 
+/// `submit_bio` of our disks.
+///
+/// # Safety
+///
+/// Called by the block layer with a live bio of a disk created by
+/// [`Disk::new`] with data `T`.
 unsafe extern "C" fn submit_bio_callback<T: DiskOps>(bio: *mut bindings::bio) {
     // SAFETY: The block layer passes a live bio whose `bi_bdev` belongs to
     // one of our disks.
@@ -123,6 +133,12 @@ unsafe extern "C" fn submit_bio_callback<T: DiskOps>(bio: *mut bindings::bio) {
     }
 }
 
+/// `open` of our disks.
+///
+/// # Safety
+///
+/// Called by the block layer, `open_mutex` held, for a live disk created by
+/// [`Disk::new`] with data `T`.
 unsafe extern "C" fn open_callback<T: DiskOps>(
     disk: *mut bindings::gendisk,
     _mode: bindings::blk_mode_t,
@@ -135,6 +151,12 @@ unsafe extern "C" fn open_callback<T: DiskOps>(
     }
 }
 
+/// `swap_slot_free_notify` of our disks.
+///
+/// # Safety
+///
+/// Called by the swap layer with an open block device of a disk created by
+/// [`Disk::new`] with data `T`.
 unsafe extern "C" fn swap_slot_free_notify_callback<T: DiskOps>(
     bdev: *mut bindings::block_device,
     offset: kernel::ffi::c_ulong,

@@ -70,9 +70,9 @@ pub(crate) fn param_num_devices() -> u32 {
     // SAFETY: Reads a module parameter that is only set at load time.
     unsafe { ffi::rzram_num_devices() }
 }
+pub(crate) mod bdev;
 pub(crate) mod class;
 pub(crate) mod irqlock;
-pub(crate) mod bdev;
 
 /// While alive, allocations of this task do not start I/O to reclaim
 /// memory (`memalloc_noio_save`), as the block I/O path requires.
@@ -85,9 +85,8 @@ impl NoIoScope {
     pub(crate) fn new() -> Self {
         // SAFETY: Changes only the current task's allocation flags;
         // restored on drop, in LIFO order since the guard is scoped.
-        Self {
-            flags: unsafe { ffi::rzram_memalloc_noio_save() },
-        }
+        let flags = unsafe { ffi::rzram_memalloc_noio_save() };
+        Self { flags }
     }
 }
 

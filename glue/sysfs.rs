@@ -41,7 +41,8 @@ impl<T: DiskOps + 'static> Attr<T> {
         show: Option<ShowFn<T>>,
         store: Option<StoreFn<T>>,
     ) -> Self {
-        let mode = (if show.is_some() { 0o444 } else { 0 }) | (if store.is_some() { 0o200 } else { 0 });
+        let mode =
+            (if show.is_some() { 0o444 } else { 0 }) | (if store.is_some() { 0o200 } else { 0 });
         Self {
             raw: bindings::device_attribute {
                 attr: bindings::attribute {
@@ -91,7 +92,9 @@ pub(crate) struct AttrGroup<T> {
 
 impl<T> AttrGroup<T> {
     #[doc(hidden)]
-    pub(crate) const fn from_list(list: &'static Shared<[*const bindings::attribute_group; 2]>) -> Self {
+    pub(crate) const fn from_list(
+        list: &'static Shared<[*const bindings::attribute_group; 2]>,
+    ) -> Self {
         Self {
             list,
             _p: PhantomData,
@@ -175,6 +178,12 @@ impl core::fmt::Write for SysfsBuf<'_> {
     }
 }
 
+/// `show` of every attribute in an [`AttrGroup`].
+///
+/// # Safety
+///
+/// Called by sysfs with the device of a live disk whose data is `T` and an
+/// attribute from a group declared by [`disk_attrs!`] for `T`.
 unsafe extern "C" fn show_callback<T: DiskOps + 'static>(
     dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,
@@ -197,6 +206,11 @@ unsafe extern "C" fn show_callback<T: DiskOps + 'static>(
     }
 }
 
+/// `store` of every attribute in an [`AttrGroup`].
+///
+/// # Safety
+///
+/// As for `show_callback`, with `count` readable bytes at `buf`.
 unsafe extern "C" fn store_callback<T: DiskOps + 'static>(
     dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,

@@ -7,7 +7,7 @@ export PATH=$LLVM_BIN:$PATH
 export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 RZRAM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # make flags every kernel and module build uses
-KMAKE=(LLVM=1 RUSTC=/usr/bin/rustc BINDGEN="$BINDGEN" RUSTFMT=rustfmt)
+KMAKE=(LLVM=1 RUSTC=/usr/bin/rustc BINDGEN="$BINDGEN" RUSTFMT=rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver)
 
 # Print the build directory of a kernel variant (plain|debug).  The key is
 # the Debian source version plus the hash of the config fragments and of
