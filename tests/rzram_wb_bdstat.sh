@@ -14,7 +14,18 @@ DEV=/dev/rzram0
 MIB=2
 P=4096
 
-bd() { echo $(cat $S/bd_stat 2>&1); }
+# bd: bd_stat as "COUNT READS WRITES"
+bd() {
+	local c r w
+	read -r c r w <$S/bd_stat
+	echo "$c $r $w"
+}
+# check_bd DESC "COUNT READS WRITES": bd_stat, exactly
+check_bd() {
+	local c r w
+	read -r c r w <$S/bd_stat
+	check_eq "$1" "$2" "$c $r $w"
+}
 stored() { echo $(($(field 1 $S/mm_stat) / P)); }
 # put FILE PAGE: write FILE over the image and the device at PAGE
 put() {
@@ -33,69 +44,69 @@ at_exit "[ -e $S/reset ] && echo 1 > $S/reset"
 check_blockdev "$DEV is a block device" $DEV || ktap_abort "no disk"
 check "backing_dev, disksize ${MIB}M" eval \
 	"attr_write $RZRAM_BACKING_DEV $S/backing_dev && attr_write ${MIB}M $S/disksize"
-check_eq "bd_stat baseline" "0 0 0" "$(bd)"
+check_bd "bd_stat baseline" "0 0 0"
 
 head -c $((MIB << 20)) /dev/zero >"$TMP/img"
 head -c $((256 * P)) /dev/urandom >"$TMP/rand"
 check "write 256 random pages" put "$TMP/rand" 0
 check_eq "checksum" "$(sha256 "$TMP/img")" "$(sha256 $DEV $MIB)"
-check_eq "no bd_stat change from memory I/O" "0 0 0" "$(bd)"
+check_bd "no bd_stat change from memory I/O" "0 0 0"
 
 check "writeback huge" attr_write huge $S/writeback
 check_eq "bd_stat format" "$(printf '%8d %8d %8d' 256 0 256)" "$(attr $S/bd_stat)"
 check_eq "orig_data_size still counts the 256 pages" 256 "$(stored)"
 check_eq "huge_pages 0" 0 "$(field 8 $S/mm_stat)"
 check_eq "checksum after writeback" "$(sha256 "$TMP/img")" "$(sha256 $DEV $MIB)"
-check_eq "each page read once from the backing device" "256 256 256" "$(bd)"
+check_bd "each page read once from the backing device" "256 256 256"
 check "read pages 0..9 again" dd if=$DEV of=/dev/null bs=$P count=10 iflag=direct status=none
-check_eq "read again: bd_reads +10, pages stay written back" "256 266 256" "$(bd)"
+check_bd "read again: bd_reads +10, pages stay written back" "256 266 256"
 
 # overwrite pages 0..49 with new random data
 head -c $((50 * P)) /dev/urandom >"$TMP/new"
 check "overwrite pages 0..49" put "$TMP/new" 0
-check_eq "overwritten: 50 blocks released" "206 266 256" "$(bd)"
+check_bd "overwritten: 50 blocks released" "206 266 256"
 check_eq "orig_data_size unchanged" 256 "$(stored)"
 # discard pages 50..99
 check "discard pages 50..99" blkdiscard -o $((50 * P)) -l $((50 * P)) $DEV
 zero_img 50 50
-check_eq "discarded: 50 blocks released" "156 266 256" "$(bd)"
+check_bd "discarded: 50 blocks released" "156 266 256"
 check_eq "orig_data_size -50" 206 "$(stored)"
 # write zeroes over pages 100..149
 check "write-zeroes pages 100..149" blkdiscard -z -o $((100 * P)) -l $((50 * P)) $DEV
 zero_img 100 50
-check_eq "zeroed: 50 blocks released" "106 266 256" "$(bd)"
+check_bd "zeroed: 50 blocks released" "106 266 256"
 # overwrite pages 150..199 with a same-filled pattern
 printf 'rzram!!\n%.0s' $(seq 512) | head -c $P >"$TMP/pat1"
 for i in $(seq 50); do cat "$TMP/pat1"; done >"$TMP/pat"
 check "overwrite pages 150..199 with same-filled pages" put "$TMP/pat" 150
-check_eq "same-filled: 50 blocks released" "56 266 256" "$(bd)"
+check_bd "same-filled: 50 blocks released" "56 266 256"
 check_eq "same_pages 50" 50 "$(field 6 $S/mm_stat)"
 check_eq "checksum" "$(sha256 "$TMP/img")" "$(sha256 $DEV $MIB)"
-check_eq "only pages 200..255 read from the backing device" "56 322 256" "$(bd)"
+check_bd "only pages 200..255 read from the backing device" "56 322 256"
 
 # the new pages 0..49 are huge and in memory: write them back
 check "writeback huge again" attr_write huge $S/writeback
-check_eq "50 more blocks" "106 322 306" "$(bd)"
+check_bd "50 more blocks" "106 322 306"
 check_eq "checksum" "$(sha256 "$TMP/img")" "$(sha256 $DEV $MIB)"
-check_eq "bd_reads +106" "106 428 306" "$(bd)"
+check_bd "bd_reads +106" "106 428 306"
 
 # a discard of the whole device releases every block
 check "discard everything" blkdiscard $DEV
 head -c $((MIB << 20)) /dev/zero >"$TMP/img"
-check_eq "bd_count back to the baseline" "0 428 306" "$(bd)"
+check_bd "bd_count back to the baseline" "0 428 306"
 check_eq "nothing stored" 0 "$(stored)"
 check_eq "checksum: all zeroes" "$(sha256 "$TMP/img")" "$(sha256 $DEV $MIB)"
-check_eq "no read from the backing device" "0 428 306" "$(bd)"
+check_bd "no read from the backing device" "0 428 306"
 
 # blocks are reusable
 check "write 256 random pages" put "$TMP/rand" 0
 check "writeback huge" attr_write huge $S/writeback
-check_eq "256 blocks again" "256 428 562" "$(bd)"
+check_bd "256 blocks again" "256 428 562"
 check_eq "checksum" "$(sha256 "$TMP/img")" "$(sha256 $DEV $MIB)"
-check_eq "bd_reads +256" "256 684 562" "$(bd)"
+check_bd "bd_reads +256" "256 684 562"
 check "overwrite everything with zeroes" \
 	dd if=/dev/zero of=$DEV bs=1M count=$MIB oflag=direct status=none
-check_eq "bd_count back to the baseline" "0 684 562" "$(bd)"
+check_bd "bd_count back to the baseline" "0 684 562"
 check "reset" attr_write 1 $S/reset
-check_eq "bd_stat after reset" "0 0 0" "$(bd)"
+check_bd "bd_stat after reset" "0 0 0"
 ktap_finish

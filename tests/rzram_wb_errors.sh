@@ -27,19 +27,30 @@ P=4096
 SPP=8	# sectors per page
 DM=rzram_wb_err
 
-# wr VAL FILE: write VAL to FILE; prints "ok", or the error text of the
-# failed write (e.g. "Invalid argument")
+# wr VAL FILE: write VAL to FILE (no fork: this guest is slow); sets WR
+# to "ok" or to the error text of the failed write ("Invalid argument")
 wr() {
-	local out
-	if out=$( { echo "$1" >"$2"; } 2>&1 ); then
-		echo ok
+	if { echo "$1" >"$2"; } 2>"$TMP/wr.$BASHPID"; then
+		WR=ok
 	else
-		echo "${out##*: }"
+		read -r WR <"$TMP/wr.$BASHPID"
+		WR=${WR##*: }
 	fi
 }
 # check_wr DESC EXPECTED VAL FILE
-check_wr() { check_eq "$1" "$2" "$(wr "$3" "$4")"; }
-bd() { echo $(cat $S/bd_stat 2>&1); }
+check_wr() { wr "$3" "$4"; check_eq "$1" "$2" "$WR"; }
+# bd: bd_stat as "COUNT READS WRITES"
+bd() {
+	local c r w
+	read -r c r w <$S/bd_stat
+	echo "$c $r $w"
+}
+# check_bd DESC "COUNT READS WRITES": bd_stat, exactly
+check_bd() {
+	local c r w
+	read -r c r w <$S/bd_stat
+	check_eq "$1" "$2" "$c $r $w"
+}
 EIO="Input/output error"
 ENOSPC="No space left on device"
 
@@ -89,11 +100,11 @@ head -c $((512 * P)) /dev/urandom >"$TMP/rand"
 for n in 1 100 200 256; do head -c $((n * P)) "$TMP/rand" >"$TMP/r$n"; done
 check "write 512 huge pages" put "$TMP/rand" 0
 check_wr "huge: ENOSPC" "$ENOSPC" huge $S/writeback
-check_eq "bd_count is the device's 256 pages" "256 0 256" "$(bd)"
+check_bd "bd_count is the device's 256 pages" "256 0 256"
 check_eq "limit charged for the 256 written only" 744 "$(attr $S/writeback_limit)"
 check_eq "256 huge pages still in memory" 256 "$(field 8 $S/mm_stat)"
 same "checksum" 4
-check_eq "bd_reads" "256 256 256" "$(bd)"
+check_bd "bd_reads" "256 256 256"
 check_wr "huge again: ENOSPC" "$ENOSPC" huge $S/writeback
 check_wr "page_index of a page in memory: ENOSPC" "$ENOSPC" page_index=300 $S/writeback
 check_wr "page_index of a written-back page: ok" ok page_index=0 $S/writeback
@@ -101,12 +112,12 @@ check_eq "nothing more written, limit unchanged" "256 256 256 744" \
 	"$(bd) $(attr $S/writeback_limit)"
 check "discard pages 0..99" blkdiscard -o 0 -l $((100 * P)) $DEV
 dd if=/dev/zero of="$TMP/img" bs=$P count=100 conv=notrunc status=none
-check_eq "100 blocks free again" "156 256 256" "$(bd)"
+check_bd "100 blocks free again" "156 256 256"
 check_wr "huge: ENOSPC after filling the freed blocks" "$ENOSPC" huge $S/writeback
-check_eq "100 more written" "256 256 356" "$(bd)"
+check_bd "100 more written" "256 256 356"
 check_eq "limit charged 100 more" 644 "$(attr $S/writeback_limit)"
 same "checksum" 4
-check_eq "bd_reads" "256 512 356" "$(bd)"
+check_bd "bd_reads" "256 512 356"
 check "overwrite everything with zeroes" \
 	dd if=/dev/zero of=$DEV bs=1M count=4 oflag=direct status=none
 check_eq "bd_count 0" 0 "$(field 1 $S/bd_stat)"
@@ -135,7 +146,7 @@ check "limit enabled, writeback_limit 1000" eval \
 new_img 1
 check "write 256 huge pages" put "$TMP/r256" 0
 check_wr "huge: EIO" "$EIO" huge $S/writeback
-check_eq "nothing written, no block leaked" "0 0 0" "$(bd)"
+check_bd "nothing written, no block leaked" "0 0 0"
 check_eq "limit refunded" 1000 "$(attr $S/writeback_limit)"
 check_eq "all 256 huge pages still in memory" 256 "$(field 8 $S/mm_stat)"
 same "checksum" 1
@@ -155,10 +166,10 @@ check "init 1M" init 1
 new_img 1
 check "write 200 huge pages" put "$TMP/r200" 0
 check_wr "huge: EIO" "$EIO" huge $S/writeback
-check_eq "100 written, failed writes' blocks released" "100 0 100" "$(bd)"
+check_bd "100 written, failed writes' blocks released" "100 0 100"
 check_eq "100 huge pages still in memory" 100 "$(field 8 $S/mm_stat)"
 same "checksum" 1
-check_eq "bd_reads" "100 100 100" "$(bd)"
+check_bd "bd_reads" "100 100 100"
 check "limit enabled, writeback_limit 50" eval \
 	"attr_write 1 $S/writeback_limit_enable && attr_write 50 $S/writeback_limit"
 check_wr "huge: EIO" "$EIO" huge $S/writeback
@@ -166,9 +177,9 @@ check_eq "no block leaked, limit refunded" "100 100 100 50" "$(bd) $(attr $S/wri
 check "limit disabled" attr_write 0 $S/writeback_limit_enable
 check "the table becomes all linear" dm_set "0 $((1000 * SPP)) linear $RZRAM_BACKING_DEV 0"
 check_wr "huge: ok" ok huge $S/writeback
-check_eq "the other 100 written" "200 100 200" "$(bd)"
+check_bd "the other 100 written" "200 100 200"
 same "checksum" 1
-check_eq "bd_reads" "200 300 200" "$(bd)"
+check_bd "bd_reads" "200 300 200"
 
 # ---- 4. read errors (on the 200 written-back pages of step 3) --------------
 diag "4. the backing device fails reads"

@@ -16,19 +16,30 @@ ktap_plan 83
 S=/sys/block/rzram0
 DEV=/dev/rzram0
 
-# wr VAL FILE: write VAL to FILE; prints "ok", or the error text of the
-# failed write (e.g. "Invalid argument")
+# wr VAL FILE: write VAL to FILE (no fork: this guest is slow); sets WR
+# to "ok" or to the error text of the failed write ("Invalid argument")
 wr() {
-	local out
-	if out=$( { echo "$1" >"$2"; } 2>&1 ); then
-		echo ok
+	if { echo "$1" >"$2"; } 2>"$TMP/wr.$BASHPID"; then
+		WR=ok
 	else
-		echo "${out##*: }"
+		read -r WR <"$TMP/wr.$BASHPID"
+		WR=${WR##*: }
 	fi
 }
 # check_wr DESC EXPECTED VAL FILE
-check_wr() { check_eq "$1" "$2" "$(wr "$3" "$4")"; }
-bd() { echo $(cat $S/bd_stat 2>&1); }
+check_wr() { wr "$3" "$4"; check_eq "$1" "$2" "$WR"; }
+# bd: bd_stat as "COUNT READS WRITES"
+bd() {
+	local c r w
+	read -r c r w <$S/bd_stat
+	echo "$c $r $w"
+}
+# check_bd DESC "COUNT READS WRITES": bd_stat, exactly
+check_bd() {
+	local c r w
+	read -r c r w <$S/bd_stat
+	check_eq "$1" "$2" "$c $r $w"
+}
 EIO="Input/output error"
 
 modprobe zsmalloc 2>/dev/null
@@ -52,19 +63,19 @@ for bs in 1 32 256; do
 	check "[bs $bs] limit enabled, writeback_limit 37" eval \
 		"attr_write 1 $S/writeback_limit_enable && attr_write 37 $S/writeback_limit"
 	check_wr "[bs $bs] huge: EIO when the budget runs out" "$EIO" huge $S/writeback
-	check_eq "[bs $bs] exactly 37 pages written" "37 0 37" "$(bd)"
+	check_bd "[bs $bs] exactly 37 pages written" "37 0 37"
 	check_eq "[bs $bs] writeback_limit is 0" 0 "$(attr $S/writeback_limit)"
 	check_eq "[bs $bs] huge_pages left in memory" 63 "$(field 8 $S/mm_stat)"
 	check_eq "[bs $bs] checksum" "$want" "$(sha256 $DEV 1)"
-	check_eq "[bs $bs] bd_reads after reading back" "37 37 37" "$(bd)"
+	check_bd "[bs $bs] bd_reads after reading back" "37 37 37"
 	check_wr "[bs $bs] huge with a zero budget: EIO" "$EIO" huge $S/writeback
-	check_eq "[bs $bs] nothing written" "37 37 37" "$(bd)"
+	check_bd "[bs $bs] nothing written" "37 37 37"
 	check "[bs $bs] writeback_limit 63" attr_write 63 $S/writeback_limit
 	check_wr "[bs $bs] huge with a budget of exactly the 63 pages left" ok huge $S/writeback
-	check_eq "[bs $bs] all 100 written" "100 37 100" "$(bd)"
+	check_bd "[bs $bs] all 100 written" "100 37 100"
 	check_eq "[bs $bs] writeback_limit is 0" 0 "$(attr $S/writeback_limit)"
 	check_eq "[bs $bs] checksum" "$want" "$(sha256 $DEV 1)"
-	check_eq "[bs $bs] bd_reads after reading back" "100 137 100" "$(bd)"
+	check_bd "[bs $bs] bd_reads after reading back" "100 137 100"
 	check "[bs $bs] reset" attr_write 1 $S/reset
 done
 
@@ -78,7 +89,7 @@ check_eq "limit settings survived the reset" "1 0" \
 	"$(attr $S/writeback_limit_enable) $(attr $S/writeback_limit)"
 check "writeback_limit 1000" attr_write 1000 $S/writeback_limit
 check_wr "huge within the budget" ok huge $S/writeback
-check_eq "100 pages written" "100 0 100" "$(bd)"
+check_bd "100 pages written" "100 0 100"
 check_eq "the budget was charged 100 units" 900 "$(attr $S/writeback_limit)"
 check "writeback_limit 0" attr_write 0 $S/writeback_limit
 check_wr "huge, zero budget, nothing to write: ok" ok huge $S/writeback
@@ -91,20 +102,20 @@ check "write 10 huge pages at 200..209" \
 	dd if="$TMP/more" of=$DEV bs=4096 seek=200 oflag=direct status=none
 check_wr "huge, zero budget: EIO" "$EIO" huge $S/writeback
 check_wr "page_index=200, zero budget: EIO" "$EIO" page_index=200 $S/writeback
-check_eq "nothing written" "100 0 100" "$(bd)"
+check_bd "nothing written" "100 0 100"
 check "writeback_limit 2" attr_write 2 $S/writeback_limit
 check_wr "page_indexes=200-202 with a budget of 2: EIO" "$EIO" page_indexes=200-202 $S/writeback
-check_eq "2 pages written" "102 0 102" "$(bd)"
+check_bd "2 pages written" "102 0 102"
 check_eq "writeback_limit is 0" 0 "$(attr $S/writeback_limit)"
 check "writeback_limit 1" attr_write 1 $S/writeback_limit
 check_wr "page_index=202 with a budget of 1: ok" ok page_index=202 $S/writeback
-check_eq "1 page written" "103 0 103" "$(bd)"
+check_bd "1 page written" "103 0 103"
 check "writeback_limit 5, limit disabled" eval \
 	"attr_write 5 $S/writeback_limit && attr_write 0 $S/writeback_limit_enable"
 check_wr "huge with the limit disabled" ok huge $S/writeback
-check_eq "the 7 pages left written" "110 0 110" "$(bd)"
+check_bd "the 7 pages left written" "110 0 110"
 check_eq "a disabled limit is not charged" 5 "$(attr $S/writeback_limit)"
 check_eq "final checksum" "$want" "$(sha256 $DEV 1)"
-check_eq "bd_reads after reading back" "110 110 110" "$(bd)"
+check_bd "bd_reads after reading back" "110 110 110"
 check "reset" attr_write 1 $S/reset
 ktap_finish
