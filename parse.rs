@@ -81,6 +81,17 @@ pub(crate) fn kstrtoull(s: &str, base: u32) -> Result<u64> {
     Ok(v)
 }
 
+/// `kstrtoint(s, 10)`: an optional sign, then a number that fits `i32`.
+pub(crate) fn kstrtoint(s: &str) -> Result<i32> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    let v = kstrtoull(digits, 10)?;
+    let v = if neg { -(v as i128) } else { v as i128 };
+    i32::try_from(v).map_err(|_| ERANGE)
+}
+
 /// `kstrtou16(s, 10)`.
 pub(crate) fn kstrtou16(s: &str) -> Result<u16> {
     u16::try_from(kstrtoull(s, 10)?).map_err(|_| ERANGE)

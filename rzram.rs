@@ -661,8 +661,9 @@ fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) ->
 }
 
 fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
-    // zram measures the input before removing the newline.
-    if s.len() + 1 > CRYPTO_MAX_ALG_NAME {
+    // zram measures the input with its newline (which `echo` adds; the
+    // store callback has removed it).
+    if s.len() + 1 >= CRYPTO_MAX_ALG_NAME {
         return Err(E2BIG);
     }
     let alg = ALGORITHMS
@@ -838,7 +839,8 @@ impl glue::class::ControlOps for Control {
     }
 
     fn hot_remove(&self, s: &str) -> Result {
-        let id = parse::kstrtoull(s, 10)?;
+        // zram: kstrtoint, then ENODEV for any id without a device.
+        let id = parse::kstrtoint(s)?;
         let id = usize::try_from(id).map_err(|_| ENODEV)?;
         self.devices.lock().remove(id)
     }

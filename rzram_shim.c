@@ -162,3 +162,8 @@ gfp_t rzram_gfp_noio(void) { return GFP_NOIO; }
 
 struct gendisk *rzram_blk_alloc_disk(struct queue_limits *lim);
 struct gendisk *rzram_blk_alloc_disk(struct queue_limits *lim) { return blk_alloc_disk(lim, NUMA_NO_NODE); }
+
+#include <linux/namei.h>
+
+/* glue/bdev.rs passes this flag to kern_path(). */
+static_assert(LOOKUP_FOLLOW == 1);

@@ -24,7 +24,7 @@
 //! - `BlockMap::state` (a spinlock) protects the block bitmap; it is taken
 //!   last, possibly under a slot lock.
 
-use crate::glue::bdev::{BackingDev, Batch, Plug, ReqId};
+use crate::glue::bdev::{canonical_path, BackingDev, Batch, Plug, ReqId};
 use crate::glue::disk::DiskRef;
 use crate::glue::sysfs::SysfsBuf;
 use crate::slots::{Content, HUGE, IDLE, INCOMPRESSIBLE, UNDER_WB};
@@ -676,8 +676,8 @@ pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Resul
         cfg.backing = None;
         return Ok(());
     }
-    let path = CString::try_from_fmt(kernel::fmt!("{s}"))?;
-    let bdev = BackingDev::open(&path, dev).inspect_err(|e| {
+    let name = CString::try_from_fmt(kernel::fmt!("{s}"))?;
+    let bdev = BackingDev::open(&name, dev).inspect_err(|e| {
         pr_err!("backing_dev: cannot open {}: error {}\n", s, e.to_errno());
     })?;
     // Refuse a zero-sized device (this also prevents self reference).
@@ -685,6 +685,7 @@ pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Resul
         pr_err!("backing_dev: {} has no pages\n", s);
         return Err(EINVAL);
     }
+    let path = canonical_path(&name)?;
     cfg.backing = Some(BackingCfg { dev: bdev, path });
     pr_info!("setup backing device {}\n", s);
     Ok(())

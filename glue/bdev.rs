@@ -16,6 +16,7 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     static_lock_class,
+    str::CString,
     sync::{Arc, CondVar, Mutex},
     types::Opaque,
     workqueue,
@@ -129,6 +130,33 @@ impl BackingDev {
         }
         r
     }
+}
+
+/// `LOOKUP_FOLLOW` (checked against the C value in the shim).
+const LOOKUP_FOLLOW: u32 = 1;
+
+/// The canonical absolute path of `name` (symlinks and `..` resolved), as
+/// zram shows its backing device.
+pub(crate) fn canonical_path(name: &CStr) -> Result<CString> {
+    let mut path = core::mem::MaybeUninit::<bindings::path>::uninit();
+    // SAFETY: `name` is NUL-terminated; `path` is written on success.
+    to_result(unsafe { ffi::kern_path(name.as_char_ptr(), LOOKUP_FOLLOW, path.as_mut_ptr()) })?;
+    let mut buf = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL);
+    let r = match buf.as_mut() {
+        // SAFETY: `path` was filled by `kern_path`; `buf` has `PAGE_SIZE`
+        // writable bytes.
+        Ok(b) => from_err_ptr(unsafe {
+            bindings::d_path(path.as_ptr(), b.as_mut_ptr(), PAGE_SIZE as i32)
+        })
+        .map(|p| p.cast_const()),
+        Err(_) => Err(ENOMEM),
+    };
+    // SAFETY: Drops the reference `kern_path` took.
+    unsafe { bindings::path_put(path.as_ptr()) };
+    // SAFETY: On success `d_path` returned a NUL-terminated string inside
+    // `buf`, which is still alive.
+    let s = unsafe { CStr::from_char_ptr(r?) };
+    Ok(s.to_cstring()?)
 }
 
 #[pin_data]

@@ -48,7 +48,8 @@ impl<T: ControlOps> Tables<T> {
         bindings::class_attribute {
             attr: bindings::attribute {
                 name: c_str!("hot_add").as_char_ptr(),
-                mode: 0o444,
+                // As zram: reading creates a device, so only root may.
+                mode: 0o400,
                 // SAFETY: Lockdep bookkeeping; zero is its static state.
                 ..unsafe { core::mem::zeroed() }
             },
