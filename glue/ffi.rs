@@ -56,6 +56,7 @@ pub(crate) const ZS_MM_WO: u32 = 2;
 // Exported functions of mm/zsmalloc.c and crypto/compress.c, which
 // 6.12's bindings do not include (`linux/zsmalloc.h` and `linux/crypto.h`
 // are not in `bindings_helper.h`).  Prototypes copied from those headers.
+#[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn zs_create_pool(name: *const u8) -> *mut ZsPoolRaw;
     pub(crate) fn zs_destroy_pool(pool: *mut ZsPoolRaw);
