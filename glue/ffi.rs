@@ -98,13 +98,17 @@ extern "C" {
 
 extern "C" {
     pub(crate) fn rzram_gfp_zs_fast() -> u32;
-    // fs/namei.c (namei.h is not in 6.12's bindings).
+    pub(crate) fn rzram_gfp_zs_slow() -> u32;
+}
+
+// fs/namei.c (namei.h is not in 6.12's bindings).
+#[allow(improper_ctypes)]
+extern "C" {
     pub(crate) fn kern_path(
         name: *const kernel::ffi::c_char,
         flags: u32,
         path: *mut bindings::path,
     ) -> kernel::ffi::c_int;
-    pub(crate) fn rzram_gfp_zs_slow() -> u32;
 }
 
 #[allow(improper_ctypes)]
