@@ -362,10 +362,12 @@ fn parse_selection(s: &str, nr_pages: usize) -> Result<KVec<Scan>> {
     let mut scans = KVec::new();
     let (mut lo, mut hi) = (0, nr_pages);
     for tok in s.split_ascii_whitespace() {
-        let (key, val) = match tok.split_once('=') {
-            Some((k, v)) if !v.is_empty() => (k, Some(v)),
-            Some((k, _)) => (k, None),
-            None => (tok, None),
+        // As the kernel's `next_arg`: a `=` in the first position does not
+        // split, and an empty value counts as none.
+        let (key, val) = match tok.find('=') {
+            Some(i) if i > 0 && i + 1 < tok.len() => (&tok[..i], Some(&tok[i + 1..])),
+            Some(i) if i > 0 => (&tok[..i], None),
+            _ => (tok, None),
         };
         match (key, val) {
             (mode, None) | ("type", Some(mode)) => {
