@@ -80,12 +80,11 @@ make_data "$TMP/rand" 1
 seq 1 300000 | head -c $MiB >"$TMP/num"
 head -c $((MiB / 2)) /dev/zero >"$TMP/zero"
 head -c $((MiB / 2)) /dev/zero | tr '\0' '\252' >"$TMP/aa"
-{ cat "$(dirname "$0")"/*.sh; dmesg; } >"$TMP/prose1"
-while [ "$(stat -c %s "$TMP/prose1")" -lt $MiB ]; do
-	cat "$TMP/prose1" "$TMP/prose1" >"$TMP/prose2"
-	mv "$TMP/prose2" "$TMP/prose1"
-done
-head -c $MiB "$TMP/prose1" >"$TMP/prose"
+dmesg >"$TMP/dmesg"
+scripts=("$(dirname "$0")"/*.sh "$TMP/dmesg")
+args=()
+for ((i = 0; i < 20; i++)); do args+=("${scripts[@]}"); done
+cat "${args[@]}" | head -c $MiB >"$TMP/prose"
 cat "$TMP/rand" "$TMP/num" "$TMP/zero" "$TMP/aa" "$TMP/prose" >"$TMP/mix"
 want=$(sha256 "$TMP/mix")
 # the overwrite: prose over the second half of the random MiB

@@ -6,30 +6,37 @@
 # crc32c header in every 4 KiB (so each page is unique and checkable).
 # tmpfs pages go to swap; fio verifies them back while they are still
 # swapped.  Then the huge pages are released, swapoff pulls every page
-# back, and the file must still verify.
+# back, and fio verifies the file again.  The amount swapped is kept
+# modest: under TCG + KASAN every swapped MiB costs about a second.
+#
+# For a baseline, the same program runs on the in-tree zram when the
+# guest's kernel command line has rzram_swap_driver=zram (run-tests.sh:
+# RZRAM_APPEND=rzram_swap_driver=zram).
 . "$(dirname "$0")/lib.sh"
 
 KO=${RZRAM_KO:-/lib/rzram/rzram.ko}
-DEV=/dev/rzram0
-S=/sys/block/rzram0
+DRV=${rzram_swap_driver:-rzram}
+case $DRV in rzram|zram) ;; *) DRV=rzram ;; esac
+DEV=/dev/${DRV}0
+S=/sys/block/${DRV}0
 MNT=$TMP/mnt
 # what is left for everything else once the huge pages are reserved
-LEAVE_MIB=${RZRAM_SWAP_LEAVE_MIB:-192}
+LEAVE_MIB=${rzram_swap_leave_mib:-192}
 # how much bigger than that the tmpfs file is
-OVER_MIB=${RZRAM_SWAP_OVER_MIB:-192}
+OVER_MIB=${rzram_swap_over_mib:-64}
 
-ktap_plan 23
+ktap_plan 21
 
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 # swap_used DEV: KiB of DEV in use per /proc/swaps (empty if not listed)
 swap_used() { awk -v d="$1" '$1 == d { print $4 }' /proc/swaps; }
 
 # ---- setup ---------------------------------------------------------------
-if [ -e /sys/module/rzram ]; then
-	diag "rzram already loaded, unloading it first"
-	rmmod rzram || true
+if [ -e /sys/module/$DRV ]; then
+	diag "$DRV already loaded, unloading it first"
+	rmmod $DRV || true
 fi
-at_exit '[ ! -e /sys/module/rzram ] || rmmod rzram'
+at_exit '[ ! -e /sys/module/'$DRV' ] || rmmod '$DRV
 at_exit '[ ! -e '$S'/reset ] || echo 1 >'$S'/reset'
 at_exit '[ -z "$(swap_used '$DEV')" ] || swapoff '$DEV
 at_exit '! grep -q " '$MNT' " /proc/mounts || umount '$MNT
@@ -37,7 +44,12 @@ at_exit 'echo 0 >/proc/sys/vm/nr_hugepages'
 
 kmsg "start"
 modprobe zsmalloc 2>/dev/null
-check "insmod rzram.ko" insmod "$KO" || ktap_abort "rzram did not load"
+if [ $DRV = zram ]; then
+	diag "baseline run on the in-tree zram"
+	check "modprobe zram" modprobe zram num_devices=1 || ktap_abort "zram did not load"
+else
+	check "insmod rzram.ko" insmod "$KO" || ktap_abort "rzram did not load"
+fi
 check_blockdev "$DEV is a block device" $DEV || ktap_abort "no $DEV"
 check "disksize 512M" attr_write 512M $S/disksize || ktap_abort "disksize refused"
 check "mkswap" mkswap $DEV || ktap_abort "mkswap failed"
@@ -56,34 +68,29 @@ avail=$(($(meminfo MemAvailable) / 1024))
 diag "reserved $got of $hp huge pages; MemAvailable now $avail MiB, MemFree $(($(meminfo MemFree) / 1024)) MiB"
 check "huge pages reserved" test "$got" -gt 0
 size=$((avail + OVER_MIB))
+mkdir -p "$MNT"
 check "mount a ${size}M+ tmpfs" mount -t tmpfs -o size=$((size + 64))M tmpfs "$MNT" ||
 	ktap_abort "no tmpfs"
 
 # ---- fill, verify while swapped ----------------------------------------------
 kmsg "fill ${size} MiB"
 FIO=(fio --name=swapfill --filename="$MNT/fill" --size=${size}M --rw=write
-	--bs=64k --ioengine=psync --verify=crc32c --verify_interval=4096
-	--verify_fatal=1 --refill_buffers --buffer_compress_percentage=80
-	--buffer_compress_chunk=4096 --randseed=4242)
+	--bs=64k --ioengine=psync --fallocate=none --verify=crc32c --verify_interval=4096
+	--verify_fatal=1 --refill_buffers --buffer_compress_percentage=90
+	--buffer_compress_chunk=512 --randseed=4242)
 start=$(date +%s)
 check "fio writes ${size} MiB to tmpfs and verifies it (under memory pressure)" \
 	"${FIO[@]}" --do_verify=1 --output="$TMP/fio1.log"
 [ $? -eq 0 ] || diag_cmd tail -n 20 "$TMP/fio1.log"
 diag "fill + verify took $(($(date +%s) - start)) s"
 used=$(swap_used $DEV)
-diag "swap used: ${used} KiB; rzram mm_stat: $(cat $S/mm_stat)"
+diag "swap used: ${used} KiB; $DRV mm_stat: $(cat $S/mm_stat)"
 diag "$(grep -E '^(MemFree|MemAvailable|Shmem|SwapFree|HugePages_Total):' /proc/meminfo | tr -s ' ' | tr '\n' ' ')"
-check "more than 64 MiB went to swap" test "${used:-0}" -gt $((64 * 1024))
+check "more than $((OVER_MIB / 2)) MiB went to swap" test "${used:-0}" -gt $((OVER_MIB / 2 * 1024))
 orig=$(field 1 $S/mm_stat)
-check "rzram holds more than 64 MiB (orig_data_size)" test "$orig" -gt $((64 << 20))
+check "$DRV holds more than $((OVER_MIB / 2)) MiB (orig_data_size)" test "$orig" -gt $((OVER_MIB / 2 << 20))
 check "the swapped data compressed (compr_data_size < orig_data_size / 2)" \
 	test "$(field 2 $S/mm_stat)" -lt $((orig / 2))
-start=$(date +%s)
-sum1=$(sha256 "$MNT/fill")
-diag "sha256 under pressure took $(($(date +%s) - start)) s; swap used now $(swap_used $DEV) KiB"
-check "fio --verify_only passes while swapped" \
-	"${FIO[@]}" --verify_only --output="$TMP/fio2.log"
-[ $? -eq 0 ] || diag_cmd tail -n 20 "$TMP/fio2.log"
 
 # ---- give memory back, swapoff, verify again ------------------------------
 kmsg "swapoff"
@@ -93,10 +100,9 @@ start=$(date +%s)
 check "swapoff" swapoff $DEV
 diag "swapoff took $(($(date +%s) - start)) s"
 check "/proc/swaps no longer lists $DEV" test -z "$(swap_used $DEV)"
-check_eq "sha256 after swapoff matches the one taken while swapped" "$sum1" "$(sha256 "$MNT/fill")"
 check "fio --verify_only passes after swapoff" \
-	"${FIO[@]}" --verify_only --output="$TMP/fio3.log"
-[ $? -eq 0 ] || diag_cmd tail -n 20 "$TMP/fio3.log"
+	"${FIO[@]}" --verify_only --output="$TMP/fio2.log"
+[ $? -eq 0 ] || diag_cmd tail -n 20 "$TMP/fio2.log"
 diag "after swapoff: mm_stat $(cat $S/mm_stat); io_stat $(cat $S/io_stat); debug_stat $(tail -n1 $S/debug_stat)"
 # swapoff frees every swap slot, and each free reaches rzram through
 # swap_slot_free_notify; what stays is the swap header page plus the

@@ -15,7 +15,7 @@
 # - writeback_batch_size: 1..UINT_MAX, default 32; 0 or bad input EINVAL.
 # - bd_stat: "%8llu %8llu %8llu\n", read-only.
 . "$(dirname "$0")/lib.sh"
-ktap_plan 96
+ktap_plan 97
 S=/sys/block/rzram0
 CTL=/sys/class/rzram-control
 DM=rzram_wb_attrs
@@ -104,6 +104,8 @@ check_eq "a non-canonical path reads back canonical" "ok $RZRAM_BACKING_DEV" \
 	"$WR $(attr $S/backing_dev)"
 
 # ---- after init -----------------------------------------------------------
+check "backing_dev none, then $RZRAM_BACKING_DEV" eval \
+	"attr_write none $S/backing_dev && attr_write $RZRAM_BACKING_DEV $S/backing_dev"
 check "disksize 1M" attr_write 1M $S/disksize
 check_eq "backing_dev shows the device after init" "$RZRAM_BACKING_DEV" "$(attr $S/backing_dev)"
 check_wr "backing_dev after init: EBUSY" "Device or resource busy" "$RZRAM_SMALL_DEV" $S/backing_dev

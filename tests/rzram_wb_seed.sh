@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The seed scenario of batched writeback (Yuwen Chen's patch): 100001
+# pages of random data, then "page_indexes=1-100000" written back in one
+# go.  Checks the result exactly (bd_stat, mm_stat, checksum of the whole
+# device before and after, which reads every written-back page back) and
+# reports how long each step took; the writeback alone is printed as
+# "# seed writeback: N s".
+#
+# This moves 400 MiB through the device several times: on the debug
+# kernel under TCG it needs far more than the 300 s per-program timeout
+# of tests/settings.  Run it alone with a longer one, e.g.:
+#	RZRAM_APPEND=rzram_timeout=3600 scripts/run-tests.sh --timeout 4000 \
+#		--kernel debug --module ... rzram_wb_seed
+. "$(dirname "$0")/lib.sh"
+ktap_plan 13
+S=/sys/block/rzram0
+DEV=/dev/rzram0
+PAGES=100001
+MIB=$(((PAGES * 4096 + (1 << 20) - 1) >> 20))	# 391: covers every page
+
+bd() { echo $(cat $S/bd_stat 2>&1); }
+now() { cut -d' ' -f1 /proc/uptime; }
+# since T0: seconds elapsed since uptime T0
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+modprobe zsmalloc 2>/dev/null
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
+at_exit "rmmod rzram"
+at_exit "[ -e $S/reset ] && echo 1 > $S/reset"
+check_blockdev "$DEV is a block device" $DEV || ktap_abort "no disk"
+check "backing_dev, disksize 512M" eval \
+	"attr_write $RZRAM_BACKING_DEV $S/backing_dev && attr_write 512M $S/disksize"
+
+t=$(now)
+check "write $PAGES pages of random data" eval "head -c $((PAGES * 4096)) /dev/urandom |
+	dd of=$DEV bs=1M iflag=fullblock oflag=direct status=none"
+diag "write: $(since "$t") s"
+check_eq "all $PAGES pages are huge" $PAGES "$(field 8 $S/mm_stat)"
+t=$(now)
+before=$(sha256 $DEV $MIB)
+diag "checksum from memory: $(since "$t") s"
+
+kmsg "seed writeback start"
+t=$(now)
+r=$( { echo "page_indexes=1-100000" >$S/writeback; } 2>&1) && r=ok
+wb_secs=$(since "$t")
+kmsg "seed writeback end"
+echo "# seed writeback: $wb_secs s"
+check_eq "writeback page_indexes=1-100000" ok "$r"
+check_eq "bd_stat: 100000 pages written" "100000 0 100000" "$(bd)"
+check_eq "page 0 stays in memory" 1 "$(field 8 $S/mm_stat)"
+check_eq "orig_data_size unchanged" $((PAGES * 4096)) "$(field 1 $S/mm_stat)"
+t=$(now)
+check_eq "checksum after writeback" "$before" "$(sha256 $DEV $MIB)"
+diag "checksum with 100000 pages from the backing device: $(since "$t") s"
+check_eq "bd_reads: every written-back page read once" "100000 100000 100000" "$(bd)"
+check_wr_again=$( { echo "page_indexes=1-100000" >$S/writeback; } 2>&1) && check_wr_again=ok
+check_eq "again: nothing left to write" "ok 100000 100000 100000" "$check_wr_again $(bd)"
+check "reset" attr_write 1 $S/reset
+ktap_finish
