@@ -10,16 +10,17 @@
 #	pages 128..255  a discarder writes pattern C to a chunk, reads it
 #	                back, discards it, reads back zeroes
 #	pages 256..383  written once; a reader reads them back
-#	pages 384..511  never written
+#	pages 384..511  fio: random 4 KiB O_DIRECT writes, each verified
+#	                (crc32c) shortly after, many per second
 # while two writers of `writeback` loop over huge, idle (after "echo all
 # > idle"), huge_idle, page_indexes and mixed selections with batch sizes
 # 1, 4 and 32.  Every read back must match what was last written (a
 # writeback committing a page rewritten or discarded while in flight, or
 # a read of a block being freed, shows up here), every writeback must
-# succeed.  Afterwards the content must match the expected image, one
-# more "huge" writeback must leave exactly the stored pages written back
-# (no leaked or doubly counted block) and discarding everything must
-# bring bd_count back to 0.
+# succeed.  Afterwards the content must match the expected image, a
+# writeback of every page must leave exactly the stored pages written
+# back (no leaked or doubly counted block) and discarding everything
+# must bring bd_count back to 0.
 #
 # Part 2: reset while a (slow, batch size 1) writeback runs in another
 # process, then with a second writeback queued behind the first: the
@@ -28,15 +29,21 @@
 # is reset and usable.
 # Part 3: the same with hot_remove: the device goes away after the
 # writeback; hot_add brings it back, usable.
+# Part 4: I/O during a writeback must not wait for it, even when a
+# configuration write (writeback_batch_size, which waits for the running
+# writeback as in zram) is pending.  zram's I/O path does not take the
+# init lock; if rzram's did, a reader queued behind the waiting writer
+# would stall until the writeback ends (and swap I/O from reclaim inside
+# the writeback could deadlock).
 #
 # The kernel log (KASAN, lockdep, hung tasks) is checked by the runner.
 . "$(dirname "$0")/lib.sh"
-ktap_plan 44
+ktap_plan 51
 S=/sys/block/rzram0
 CTL=/sys/class/rzram-control
 DEV=/dev/rzram0
 P=4096
-RACE_SECS=${RACE_SECS:-60}
+RACE_SECS=${RACE_SECS:-45}
 
 # wr VAL FILE: write VAL to FILE (no fork: this guest is slow); sets WR
 # to "ok" or to the error text of the failed write ("Invalid argument")
@@ -89,7 +96,8 @@ for k in 0 1 2 3 4 5 6 7; do echo A >"$TMP/wlast.$k"; echo C >"$TMP/dlast.$k"; d
 
 check "backing_dev, disksize 2M" eval \
 	"attr_write $RZRAM_BACKING_DEV $S/backing_dev && attr_write 2M $S/disksize"
-check "write pages 0..383" eval "cat $TMP/pA $TMP/pC $TMP/pR |
+head -c $((128 * P)) /dev/urandom >"$TMP/pF"
+check "write pages 0..511" eval "cat $TMP/pA $TMP/pC $TMP/pR $TMP/pF |
 	dd of=$DEV bs=128K oflag=direct status=none"
 check "first writeback" attr_write huge $S/writeback
 
@@ -153,8 +161,17 @@ wb_loop() {
 	echo $i >"$TMP/n.$name"
 }
 
+hammer() {
+	fio --name=hammer --filename=$DEV --offset=$((384 * P)) --size=$((128 * P)) \
+		--rw=randwrite --bs=4k --direct=1 --ioengine=psync \
+		--verify=crc32c --verify_backlog=16 --verify_fatal=1 \
+		--time_based --runtime="$RACE_SECS" --output="$TMP/fio.out" ||
+		fail hammer "fio failed: $(grep -i 'err\|verify' "$TMP/fio.out" | head -n 5)"
+	awk '/write: IOPS/ { print $2 }' "$TMP/fio.out" | tr -d 'IOPS=,' >"$TMP/n.hammer"
+}
+
 kmsg "race start"
-writer & discarder & reader &
+writer & discarder & reader & hammer &
 wb_loop wb1 huge "page_indexes=0-511" idle "page_index=300 page_indexes=0-127 huge" &
 wb_loop wb2 "type=huge" "page_indexes=100-300" huge_idle idle &
 # a third of the time with each batch size (changing it waits for the
@@ -166,8 +183,8 @@ done
 touch "$TMP/stop"
 wait
 kmsg "race end"
-for n in writer discarder reader wb1 wb2; do
-	diag "$n: $(cat "$TMP/n.$n" 2>/dev/null || echo ?) iterations"
+for n in writer discarder reader hammer wb1 wb2; do
+	diag "$n: $(cat "$TMP/n.$n" 2>/dev/null || echo ?) $([ $n = hammer ] && echo "write IOPS" || echo iterations)"
 	if [ -s "$TMP/err.$n" ]; then
 		diag_cmd head -n 20 "$TMP/err.$n"
 		ktap_fail "$n: no error"
@@ -178,8 +195,9 @@ done
 check "every loop ran" eval "[ \$(cat $TMP/n.writer) -gt 0 ] && [ \$(cat $TMP/n.discarder) -gt 0 ] &&
 	[ \$(cat $TMP/n.reader) -gt 0 ] && [ \$(cat $TMP/n.wb1) -gt 0 ] && [ \$(cat $TMP/n.wb2) -gt 0 ]"
 diag "bd_stat: $(bd), mm_stat: $(cat $S/mm_stat)"
-# the expected image, chunk by chunk
-cat "$TMP/pZ" "$TMP/pZ" "$TMP/pR" "$TMP/pZ" >"$TMP/img"
+# the expected image of pages 0..383, chunk by chunk (fio's pages
+# 384..511 verified themselves)
+cat "$TMP/pZ" "$TMP/pZ" "$TMP/pR" >"$TMP/img"
 for k in 0 1 2 3 4 5 6 7; do
 	read -r w <"$TMP/wlast.$k"
 	read -r d <"$TMP/dlast.$k"
@@ -187,15 +205,18 @@ for k in 0 1 2 3 4 5 6 7; do
 	dd if="$TMP/p$d" of="$TMP/img" bs=64K skip=$k seek=$((8 + k)) count=1 conv=notrunc status=none
 done
 want=$(sha256 "$TMP/img")
-check_eq "content after the race" "$want" "$(sha256 $DEV 2)"
+# sum384: sha256 of pages 0..383 of the device
+sum384() { dd if=$DEV bs=512K count=3 iflag=direct status=none | sha256sum | cut -d' ' -f1; }
+check_eq "content after the race" "$want" "$(sum384)"
 check "writeback the rest" attr_write 32 $S/writeback_batch_size
-check_wr "huge writes back the rest" ok huge $S/writeback
-# pages 0..127 and 256..383, plus the chunks of 128..255 never discarded
-stored=$((256 + 16 * $(cat "$TMP"/dlast.* | grep -c C)))
+check_wr "page_indexes=0-511 writes back the rest" ok page_indexes=0-511 $S/writeback
+# pages 0..127, 256..383 and 384..511 (fio's), plus the chunks of
+# 128..255 never discarded
+stored=$((384 + 16 * $(cat "$TMP"/dlast.* | grep -c C)))
 check_eq "bd_count is the $stored stored pages" $stored "$(field 1 $S/bd_stat)"
 check_eq "stored pages: $stored, none in memory" "$stored 0" \
-	"$(($(field 1 $S/mm_stat) / P)) $(field 8 $S/mm_stat)"
-check_eq "content" "$want" "$(sha256 $DEV 2)"
+	"$(($(field 1 $S/mm_stat) / P)) $(field 2 $S/mm_stat)"
+check_eq "content" "$want" "$(sum384)"
 check "discard everything" blkdiscard -f $DEV
 check_eq "bd_count back to 0" 0 "$(field 1 $S/bd_stat)"
 check_eq "nothing stored" 0 "$(field 1 $S/mm_stat)"
@@ -270,5 +291,41 @@ check "usable: init, write 1 MiB" eval "attr_write 32 $S/writeback_batch_size &&
 check_wr "writeback" ok huge $S/writeback
 check_bd "bd_stat" "256 0 256"
 check_eq "content" "$(sha256 "$TMP/big" 1)" "$(sha256 $DEV 1)"
+check "reset" attr_write 1 $S/reset
+
+# ---- part 4: I/O during a writeback with a configuration write pending ---
+make_data "$TMP/big4" 2
+now() { cut -d' ' -f1 /proc/uptime; }
+check "init 2M, write 512 huge pages, batch size 1" eval \
+	"attr_write $RZRAM_BACKING_DEV $S/backing_dev && attr_write 2M $S/disksize &&
+	dd if=$TMP/big4 of=$DEV bs=1M oflag=direct status=none &&
+	attr_write 1 $S/writeback_batch_size"
+rm -f "$TMP/wb.rc" "$TMP/bs.rc"
+(wr huge $S/writeback; echo "$WR $(now)" >"$TMP/wb.rc") </dev/null >/dev/null 2>&1 &
+WB_PID=$!
+sleep 1
+(wr 8 $S/writeback_batch_size; echo "$WR $(now)" >"$TMP/bs.rc") </dev/null >/dev/null 2>&1 &
+BS_PID=$!
+sleep 1
+t0=$(now)
+[ -e "$TMP/wb.rc" ] && early=yes || early=no
+dd if=$DEV of=/dev/null bs=$P skip=500 count=1 iflag=direct status=none
+t1=$(now)
+[ -e "$TMP/wb.rc" ] && late=yes || late=no
+wait $WB_PID $BS_PID
+diag "read from $t0 to $t1; writeback: $(cat "$TMP/wb.rc"); batch size store: $(cat "$TMP/bs.rc")"
+if [ $early = yes ]; then
+	ktap_skip "a read is not held up behind a pending configuration write" \
+		"the writeback was over before the read"
+else
+	check_eq "a read is not held up behind a pending configuration write" \
+		"read done before the writeback" \
+		"read done $([ $late = no ] && echo before || echo after) the writeback"
+fi
+check_eq "the writeback and the batch size store succeeded" "ok ok 8" \
+	"$(cut -d' ' -f1 "$TMP/wb.rc") $(cut -d' ' -f1 "$TMP/bs.rc") $(attr $S/writeback_batch_size)"
+check_eq "all 512 pages written back" "512 512" \
+	"$(field 1 $S/bd_stat) $(field 3 $S/bd_stat)"
+check_eq "content" "$(sha256 "$TMP/big4")" "$(sha256 $DEV 2)"
 check "reset" attr_write 1 $S/reset
 ktap_finish
