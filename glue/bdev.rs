@@ -390,10 +390,10 @@ impl Batch {
         let bdev = self.bdev.bdev.as_ptr();
         let req: &Req = &self.reqs[id.0];
         let bio = req.bio.get();
-        // SAFETY: The caller held `id`, so the request is not in flight;
-        // `bio` and `bvec` are our own memory, initialised here for one
-        // page; `end_io` and `bi_private` stay valid until completion
-        // because `Drop` waits for it.
+        // The caller held `id`, so the request is not in flight; `bio` and
+        // `bvec` are our own memory, initialised here for one page.
+        // SAFETY: As above; `end_io` and `bi_private` stay valid until
+        // completion because `Drop` waits for it.
         unsafe {
             bindings::bio_init(bio, bdev, req.bvec.get(), 1, ffi::rzram_opf_write());
             (*bio).bi_iter.bi_sector = block << SECTORS_PER_PAGE_SHIFT;

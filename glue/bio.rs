@@ -179,10 +179,9 @@ pub(crate) struct Mapped<'a> {
 impl Mapped<'_> {
     /// The segment's bytes.
     pub(crate) fn as_slice(&self) -> &[u8] {
+        // The block layer keeps pages stable during the I/O (the disk sets
+        // BLK_FEAT_STABLE_WRITES), so the bytes do not change while borrowed.
         // SAFETY: By the type invariant the range is inside a mapped page.
-        // The block layer guarantees stable pages for the duration of the
-        // I/O (the disk sets BLK_FEAT_STABLE_WRITES), so the bytes do not
-        // change while borrowed.
         unsafe { core::slice::from_raw_parts(self.base.cast::<u8>().add(self.offset), self.len) }
     }
 
