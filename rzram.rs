@@ -661,11 +661,12 @@ fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) ->
 }
 
 fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
-    // zram measures the input with its newline (which `echo` adds; the
-    // store callback has removed it).
-    if s.len() + 1 >= CRYPTO_MAX_ALG_NAME {
+    // zram measures the input as written, newline included (the attribute
+    // is declared `keep_newline`), then ignores one trailing newline.
+    if s.len() >= CRYPTO_MAX_ALG_NAME {
         return Err(E2BIG);
     }
+    let s = s.strip_suffix('\n').unwrap_or(s);
     let alg = ALGORITHMS
         .iter()
         .find(|a| a.to_str().is_ok_and(|a| a == s) && comp::available(a))
@@ -755,7 +756,7 @@ disk_attrs!(static RZRAM_ATTRS: Device = {
         Some(rzram_wb::writeback_batch_size_show),
         Some(rzram_wb::writeback_batch_size_store)
     ),
-    "comp_algorithm" => (Some(comp_algorithm_show), Some(comp_algorithm_store)),
+    "comp_algorithm" => (Some(comp_algorithm_show), Some(comp_algorithm_store), keep_newline),
     "io_stat" => (Some(io_stat_show), None),
     "mm_stat" => (Some(mm_stat_show), None),
     "bd_stat" => (Some(rzram_wb::bd_stat_show), None),
@@ -839,9 +840,10 @@ impl glue::class::ControlOps for Control {
     }
 
     fn hot_remove(&self, s: &str) -> Result {
-        // zram: kstrtoint, then ENODEV for any id without a device.
+        // zram: kstrtoint, EINVAL for a negative id, then ENODEV for any
+        // id without a device.
         let id = parse::kstrtoint(s)?;
-        let id = usize::try_from(id).map_err(|_| ENODEV)?;
+        let id = usize::try_from(id).map_err(|_| EINVAL)?;
         self.devices.lock().remove(id)
     }
 }

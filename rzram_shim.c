@@ -68,6 +68,14 @@ void rzram_disk_open_unlock(struct gendisk *disk);
 void rzram_disk_open_unlock(struct gendisk *disk) { mutex_unlock(&disk->open_mutex); }
 
 #include <linux/crypto.h>
+#include <linux/zstd.h>
+#include <linux/stddef.h>
+
+/* Layout of zstd_parameters as glue/ffi.rs spells it. */
+static_assert(sizeof(zstd_compression_parameters) == 7 * sizeof(u32));
+static_assert(sizeof(ZSTD_strategy) == sizeof(u32));
+static_assert(offsetof(zstd_parameters, fParams) == 7 * sizeof(u32));
+static_assert(sizeof(zstd_parameters) == 10 * sizeof(u32));
 #include <linux/smp.h>
 #include <linux/preempt.h>
 #include <linux/ktime.h>

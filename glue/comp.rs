@@ -1,29 +1,93 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Compression through the crypto API's `crypto_comp` interface, with one
-//! stream per CPU as zram's `zcomp` has.
+//! Compression with one stream per CPU, as zram's `zcomp` has.
 //!
-//! C header: [`include/linux/crypto.h`](srctree/include/linux/crypto.h)
+//! lzo, lzo-rle and lz4 go through the crypto API's `crypto_comp`
+//! interface, which calls the same library functions with the same
+//! parameters as zram's backends.  zstd does not: the crypto API's zstd
+//! picks its parameters for an unknown input size, zram's backend for a
+//! page, and the two compress differently.  So zstd is called directly, as
+//! `drivers/block/zram/backend_zstd.c` does, and compresses to the same
+//! sizes as zram.
+//!
+//! C headers: [`include/linux/crypto.h`](srctree/include/linux/crypto.h),
+//! [`include/linux/zstd.h`](srctree/include/linux/zstd.h)
 
 use super::ffi;
 use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::{page::PAGE_SIZE, prelude::*};
+use kernel::{alloc::VVec, page::PAGE_SIZE, prelude::*};
+
+/// Whether algorithm `name` goes to lib/zstd rather than the crypto API.
+fn is_zstd(name: &CStr) -> bool {
+    name.as_bytes() == b"zstd"
+}
 
 /// Whether the kernel offers compression algorithm `name`.
 pub(crate) fn available(name: &CStr) -> bool {
+    if is_zstd(name) {
+        // lib/zstd is linked in: the module would not load without it.
+        return true;
+    }
     // SAFETY: `name` is NUL-terminated.
     unsafe { ffi::rzram_crypto_has_comp(name.as_char_ptr()) != 0 }
 }
 
-/// One compression transform with its output buffer.
+/// A zstd compression and decompression context, set up as zram's zstd
+/// backend sets it up: the default level, parameters chosen for a
+/// page-sized input, workspaces from vmalloc.
 ///
 /// # Invariants
 ///
-/// `tfm` is a live transform from `crypto_alloc_comp`, freed on drop.
+/// `cctx` and `dctx` were initialised by zstd in `_cctx_mem` and `_dctx_mem`,
+/// which live as long as `self` and are not otherwise accessed.
+struct Zstd {
+    params: ffi::ZstdParams,
+    cctx: NonNull<ffi::ZstdCctx>,
+    dctx: NonNull<ffi::ZstdDctx>,
+    _cctx_mem: VVec<u8>,
+    _dctx_mem: VVec<u8>,
+}
+
+impl Zstd {
+    fn new() -> Result<Self> {
+        // SAFETY: Pure functions of their arguments.
+        let params = unsafe { ffi::zstd_get_params(ffi::zstd_default_clevel(), PAGE_SIZE as u64) };
+        // SAFETY: `params.c` is a valid parameter block.
+        let csize = unsafe { ffi::zstd_cctx_workspace_bound(&params.c) };
+        // SAFETY: No preconditions.
+        let dsize = unsafe { ffi::zstd_dctx_workspace_bound() };
+        let mut cctx_mem = VVec::from_elem(0u8, csize, GFP_KERNEL)?;
+        let mut dctx_mem = VVec::from_elem(0u8, dsize, GFP_KERNEL)?;
+        // SAFETY: `cctx_mem` is a writable buffer of `csize` bytes that
+        // outlives the context (it moves into `Self` with it; moving a
+        // `VVec` does not move its buffer).
+        let cctx = unsafe { ffi::zstd_init_cctx(cctx_mem.as_mut_ptr(), csize) };
+        // SAFETY: As above, for `dctx_mem`.
+        let dctx = unsafe { ffi::zstd_init_dctx(dctx_mem.as_mut_ptr(), dsize) };
+        // INVARIANT: Both contexts live in their workspaces, now owned by
+        // `Self`.
+        Ok(Self {
+            params,
+            cctx: NonNull::new(cctx).ok_or(ENOMEM)?,
+            dctx: NonNull::new(dctx).ok_or(ENOMEM)?,
+            _cctx_mem: cctx_mem,
+            _dctx_mem: dctx_mem,
+        })
+    }
+}
+
+/// The algorithm behind one stream.
+enum Engine {
+    /// A live transform from `crypto_alloc_comp`, freed on drop.
+    Crypto(NonNull<ffi::CryptoComp>),
+    Zstd(Zstd),
+}
+
+/// One compression context with its output buffer.
 struct Stream {
-    tfm: NonNull<ffi::CryptoComp>,
+    engine: Engine,
     /// Output buffer: compressed data may exceed a page before the
     /// algorithm gives up, so it is two pages, as in zram.
     buf: KVec<u8>,
@@ -31,8 +95,10 @@ struct Stream {
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        // SAFETY: `tfm` is live (type invariant) and freed once.
-        unsafe { ffi::rzram_crypto_free_comp(self.tfm.as_ptr()) };
+        if let Engine::Crypto(tfm) = self.engine {
+            // SAFETY: `tfm` is live (see `Engine::Crypto`) and freed once.
+            unsafe { ffi::rzram_crypto_free_comp(tfm.as_ptr()) };
+        }
     }
 }
 
@@ -61,12 +127,16 @@ impl Compressor {
         let n = unsafe { ffi::rzram_nr_cpu_ids() } as usize;
         let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
-            // SAFETY: `name` is NUL-terminated.
-            let tfm = unsafe { ffi::rzram_crypto_alloc_comp(name.as_char_ptr()) };
-            let tfm = kernel::error::from_err_ptr(tfm)?;
-            // INVARIANT: `tfm` is a new, live transform.
+            let engine = if is_zstd(name) {
+                Engine::Zstd(Zstd::new()?)
+            } else {
+                // SAFETY: `name` is NUL-terminated.
+                let tfm = unsafe { ffi::rzram_crypto_alloc_comp(name.as_char_ptr()) };
+                let tfm = kernel::error::from_err_ptr(tfm)?;
+                Engine::Crypto(NonNull::new(tfm).ok_or(ENOMEM)?)
+            };
             let stream = Stream {
-                tfm: NonNull::new(tfm).ok_or(ENOMEM)?,
+                engine,
                 buf: KVec::from_elem(0, 2 * PAGE_SIZE, GFP_KERNEL)?,
             };
             slots.push(
@@ -122,40 +192,92 @@ impl StreamGuard<'_> {
     /// Compresses `src` (at most a page) and returns the compressed bytes.
     pub(crate) fn compress(&mut self, src: &[u8]) -> Result<&[u8]> {
         let s = self.stream();
-        let mut dlen = s.buf.len() as u32;
-        // SAFETY: `tfm` is live; `src` and `buf` are valid for their
-        // lengths and do not overlap; `dlen` is the room in `buf`.
-        let ret = unsafe {
-            ffi::crypto_comp_compress(
-                s.tfm.as_ptr(),
-                src.as_ptr(),
-                src.len() as u32,
-                s.buf.as_mut_ptr(),
-                &mut dlen,
-            )
+        let n = match &mut s.engine {
+            Engine::Crypto(tfm) => {
+                let mut dlen = s.buf.len() as u32;
+                // SAFETY: `tfm` is live; `src` and `buf` are valid for
+                // their lengths and do not overlap; `dlen` is the room in
+                // `buf`.
+                let ret = unsafe {
+                    ffi::crypto_comp_compress(
+                        tfm.as_ptr(),
+                        src.as_ptr(),
+                        src.len() as u32,
+                        s.buf.as_mut_ptr(),
+                        &mut dlen,
+                    )
+                };
+                if ret != 0 {
+                    return Err(Error::from_errno(ret));
+                }
+                dlen as usize
+            }
+            Engine::Zstd(z) => {
+                // SAFETY: `cctx` is live in its workspace (`Zstd`
+                // invariant) and used by this stream only; `src` and `buf`
+                // are valid for their lengths and do not overlap.
+                let ret = unsafe {
+                    ffi::zstd_compress_cctx(
+                        z.cctx.as_ptr(),
+                        s.buf.as_mut_ptr(),
+                        s.buf.len(),
+                        src.as_ptr(),
+                        src.len(),
+                        &z.params,
+                    )
+                };
+                // SAFETY: A pure function of its argument.
+                if unsafe { ffi::zstd_is_error(ret) } != 0 {
+                    return Err(EINVAL);
+                }
+                ret
+            }
         };
-        if ret != 0 {
-            return Err(Error::from_errno(ret));
-        }
-        let n = (dlen as usize).min(s.buf.len());
-        Ok(&s.buf[..n])
+        Ok(&s.buf[..n.min(s.buf.len())])
     }
 
     /// Decompresses `src` into `dst`, which it must fill exactly.
     pub(crate) fn decompress(&mut self, src: &[u8], dst: &mut [u8]) -> Result {
         let s = self.stream();
-        let mut dlen = dst.len() as u32;
-        // SAFETY: As in `compress`, with `dst` as the output buffer.
-        let ret = unsafe {
-            ffi::crypto_comp_decompress(
-                s.tfm.as_ptr(),
-                src.as_ptr(),
-                src.len() as u32,
-                dst.as_mut_ptr(),
-                &mut dlen,
-            )
+        let n = match &mut s.engine {
+            Engine::Crypto(tfm) => {
+                let mut dlen = dst.len() as u32;
+                // SAFETY: As in `compress`, with `dst` as the output
+                // buffer.
+                let ret = unsafe {
+                    ffi::crypto_comp_decompress(
+                        tfm.as_ptr(),
+                        src.as_ptr(),
+                        src.len() as u32,
+                        dst.as_mut_ptr(),
+                        &mut dlen,
+                    )
+                };
+                if ret != 0 {
+                    return Err(EIO);
+                }
+                dlen as usize
+            }
+            Engine::Zstd(z) => {
+                // SAFETY: As in `compress`, for `dctx`, with `dst` as the
+                // output buffer.
+                let ret = unsafe {
+                    ffi::zstd_decompress_dctx(
+                        z.dctx.as_ptr(),
+                        dst.as_mut_ptr(),
+                        dst.len(),
+                        src.as_ptr(),
+                        src.len(),
+                    )
+                };
+                // SAFETY: A pure function of its argument.
+                if unsafe { ffi::zstd_is_error(ret) } != 0 {
+                    return Err(EIO);
+                }
+                ret
+            }
         };
-        if ret != 0 || dlen as usize != dst.len() {
+        if n != dst.len() {
             return Err(EIO);
         }
         Ok(())

@@ -48,6 +48,51 @@ pub(crate) struct CryptoComp {
     _p: [u8; 0],
 }
 
+/// `zstd_compression_parameters` (`ZSTD_compressionParameters` in
+/// `include/linux/zstd_lib.h`).  Only passed back to zstd, never read;
+/// `rzram_shim.c` checks the size at build time.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct ZstdCParams {
+    pub(crate) window_log: u32,
+    pub(crate) chain_log: u32,
+    pub(crate) hash_log: u32,
+    pub(crate) search_log: u32,
+    pub(crate) min_match: u32,
+    pub(crate) target_length: u32,
+    /// `ZSTD_strategy`, a C enum.
+    pub(crate) strategy: u32,
+}
+
+/// `zstd_frame_parameters` (`ZSTD_frameParameters`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct ZstdFParams {
+    pub(crate) content_size_flag: i32,
+    pub(crate) checksum_flag: i32,
+    pub(crate) no_dict_id_flag: i32,
+}
+
+/// `zstd_parameters` (`ZSTD_parameters`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct ZstdParams {
+    pub(crate) c: ZstdCParams,
+    pub(crate) f: ZstdFParams,
+}
+
+/// `zstd_cctx` (opaque).
+#[repr(C)]
+pub(crate) struct ZstdCctx {
+    _p: [u8; 0],
+}
+
+/// `zstd_dctx` (opaque).
+#[repr(C)]
+pub(crate) struct ZstdDctx {
+    _p: [u8; 0],
+}
+
 /// `enum zs_mapmode`.
 pub(crate) const ZS_MM_RO: u32 = 1;
 /// `enum zs_mapmode`.
@@ -83,6 +128,31 @@ extern "C" {
         dst: *mut u8,
         dlen: *mut u32,
     ) -> i32;
+
+    // lib/zstd (include/linux/zstd.h), which zram 6.12's zstd backend
+    // calls directly.
+    pub(crate) fn zstd_default_clevel() -> i32;
+    pub(crate) fn zstd_get_params(level: i32, estimated_src_size: u64) -> ZstdParams;
+    pub(crate) fn zstd_cctx_workspace_bound(cparams: *const ZstdCParams) -> usize;
+    pub(crate) fn zstd_init_cctx(workspace: *mut u8, workspace_size: usize) -> *mut ZstdCctx;
+    pub(crate) fn zstd_compress_cctx(
+        cctx: *mut ZstdCctx,
+        dst: *mut u8,
+        dst_capacity: usize,
+        src: *const u8,
+        src_size: usize,
+        parameters: *const ZstdParams,
+    ) -> usize;
+    pub(crate) fn zstd_dctx_workspace_bound() -> usize;
+    pub(crate) fn zstd_init_dctx(workspace: *mut u8, workspace_size: usize) -> *mut ZstdDctx;
+    pub(crate) fn zstd_decompress_dctx(
+        dctx: *mut ZstdDctx,
+        dst: *mut u8,
+        dst_capacity: usize,
+        src: *const u8,
+        src_size: usize,
+    ) -> usize;
+    pub(crate) fn zstd_is_error(code: usize) -> u32;
 
     pub(crate) fn rzram_crypto_alloc_comp(name: *const u8) -> *mut CryptoComp;
     pub(crate) fn rzram_crypto_free_comp(tfm: *mut CryptoComp);

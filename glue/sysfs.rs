@@ -8,7 +8,9 @@
 //!
 //! - `show(&T, &DiskRef, &mut SysfsBuf) -> Result`
 //! - `store(&T, &DiskRef, &str) -> Result` (the input, with at most one
-//!   trailing newline removed; a store that returns `Ok` consumed it all)
+//!   trailing newline removed; a store that returns `Ok` consumed it all).
+//!   An entry `"name" => (show, store, keep_newline)` gets its input as
+//!   written, for a store whose errors depend on the raw length.
 //!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 
@@ -31,6 +33,8 @@ pub(crate) struct Attr<T: 'static> {
     raw: bindings::device_attribute,
     show: Option<ShowFn<T>>,
     store: Option<StoreFn<T>>,
+    /// Pass the input to `store` with its trailing newline.
+    keep_newline: bool,
 }
 
 impl<T: DiskOps + 'static> Attr<T> {
@@ -65,7 +69,14 @@ impl<T: DiskOps + 'static> Attr<T> {
             },
             show,
             store,
+            keep_newline: false,
         }
+    }
+
+    /// Passes the input to `store` as written, trailing newline included.
+    pub(crate) const fn keep_newline(mut self) -> Self {
+        self.keep_newline = true;
+        self
     }
 }
 
@@ -110,13 +121,13 @@ impl<T> AttrGroup<T> {
 /// Declares a static [`AttrGroup`] named `$group` for disks whose data is
 /// `$t`, from `"name" => (show, store)` entries.
 macro_rules! disk_attrs {
-    ($vis:vis static $group:ident: $t:ty = { $($name:literal => ($show:expr, $store:expr)),* $(,)? }) => {
+    ($vis:vis static $group:ident: $t:ty = { $($name:literal => ($show:expr, $store:expr $(, $flag:ident)?)),* $(,)? }) => {
         $vis static $group: $crate::glue::sysfs::AttrGroup<$t> = {
             use $crate::glue::{sysfs::{attr_ptrs, Attr, AttrGroup}, Shared};
             use kernel::bindings;
             const N: usize = [$($name),*].len();
             static ATTRS: [Shared<Attr<$t>>; N] =
-                [$(Shared::new(Attr::new(kernel::c_str!($name), $show, $store))),*];
+                [$(Shared::new(Attr::new(kernel::c_str!($name), $show, $store)$(.$flag())?)),*];
             static PTRS: Shared<[*mut bindings::attribute; N + 1]> =
                 Shared::new(attr_ptrs(&ATTRS));
             static GROUP: Shared<bindings::attribute_group> =
@@ -226,7 +237,12 @@ unsafe extern "C" fn store_callback<T: DiskOps + 'static>(
     let Some(store) = attr.store else {
         return EIO.to_errno() as isize;
     };
-    let text = match store_text(input) {
+    let text = if attr.keep_newline {
+        core::str::from_utf8(input).map_err(|_| EINVAL)
+    } else {
+        store_text(input)
+    };
+    let text = match text {
         Ok(t) => t,
         Err(e) => return e.to_errno() as isize,
     };
