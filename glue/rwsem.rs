@@ -5,9 +5,17 @@
 //! 6.12's `kernel::sync` has no rw-semaphore.  zram's `init_lock` is one:
 //! I/O and statistics take it shared, configuration changes exclusive.
 //!
+//! Unlike zram, rzram's block I/O path takes it too (shared, to reach the
+//! storage safely).  So every holder allocates without starting I/O: a
+//! holder whose allocation entered reclaim and swapped out to this very
+//! device would take the semaphore again from `submit_bio`, and wait on
+//! itself once a writer queued between the two.  Each guard keeps a
+//! [`NoIoScope`] for as long as it holds the semaphore, which also keeps
+//! lockdep from seeing a `fs_reclaim` dependency under it.
+//!
 //! C header: [`include/linux/rwsem.h`](srctree/include/linux/rwsem.h)
 
-use super::ffi;
+use super::{ffi, NoIoScope};
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use kernel::{bindings, prelude::*, types::Opaque};
@@ -46,29 +54,41 @@ impl<T> RwSem<T> {
 
     /// Takes the semaphore shared; may sleep.
     pub(crate) fn read(&self) -> ReadGuard<'_, T> {
+        let noio = NoIoScope::new();
         // SAFETY: `sem` is initialised (type invariant).
         unsafe { bindings::down_read(self.sem.get()) };
         // INVARIANT: held shared.
-        ReadGuard { lock: self }
+        ReadGuard {
+            lock: self,
+            _noio: noio,
+        }
     }
 
     /// Takes the semaphore shared if that needs no waiting; never sleeps,
     /// so it may be called in atomic context.
     pub(crate) fn try_read(&self) -> Option<ReadGuard<'_, T>> {
+        let noio = NoIoScope::new();
         // SAFETY: `sem` is initialised (type invariant).
         if unsafe { bindings::down_read_trylock(self.sem.get()) } == 0 {
             return None;
         }
         // INVARIANT: held shared.
-        Some(ReadGuard { lock: self })
+        Some(ReadGuard {
+            lock: self,
+            _noio: noio,
+        })
     }
 
     /// Takes the semaphore exclusively; may sleep.
     pub(crate) fn write(&self) -> WriteGuard<'_, T> {
+        let noio = NoIoScope::new();
         // SAFETY: `sem` is initialised (type invariant).
         unsafe { bindings::down_write(self.sem.get()) };
         // INVARIANT: held exclusively.
-        WriteGuard { lock: self }
+        WriteGuard {
+            lock: self,
+            _noio: noio,
+        }
     }
 }
 
@@ -79,6 +99,9 @@ impl<T> RwSem<T> {
 /// The semaphore is held shared by this guard.
 pub(crate) struct ReadGuard<'a, T> {
     lock: &'a RwSem<T>,
+    /// Entered before the semaphore was taken; left (field drop) after
+    /// it is released.
+    _noio: NoIoScope,
 }
 
 impl<T> Deref for ReadGuard<'_, T> {
@@ -103,6 +126,8 @@ impl<T> Drop for ReadGuard<'_, T> {
 /// The semaphore is held exclusively by this guard.
 pub(crate) struct WriteGuard<'a, T> {
     lock: &'a RwSem<T>,
+    /// As in [`ReadGuard`].
+    _noio: NoIoScope,
 }
 
 impl<T> Deref for WriteGuard<'_, T> {
