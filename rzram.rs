@@ -18,12 +18,21 @@
 //!
 //! 1. `RzramModule::devices` (a mutex): the device list; held by hot_add,
 //!    hot_remove and module unload.
-//! 2. The disk's `open_mutex` (kernel): protects `Device::claim`.
-//! 3. `Device::init` (a rw-semaphore, zram's `init_lock`): the device
-//!    configuration and its [`Store`].  Exclusive for disksize, reset,
-//!    comp_algorithm, backing_dev and mem_limit; shared for I/O, stats and
-//!    writeback.
-//! 4. One slot lock (see `slots`), never two at once, never across a sleep.
+//! 2. `Device::cfg_lock` (a mutex): serialises configuration changes
+//!    (disksize, reset, comp_algorithm, backing_dev).  What they allocate
+//!    or free (slot table, zsmalloc pool, compressors, backing device) is
+//!    built or torn down under it, outside `init`.
+//! 3. The disk's `open_mutex` (kernel): protects `Device::claim`.
+//! 4. `Device::init` (a rw-semaphore, zram's `init_lock`): the device
+//!    configuration and its [`Store`].  Shared for I/O, stats and
+//!    writeback; exclusive only to publish or take out a value, never
+//!    across an allocation or a teardown.  Unlike zram, the I/O path takes
+//!    it, so whatever the exclusive holder waited on could not depend on
+//!    reclaim (which may swap out to this device): e.g. zsmalloc creates
+//!    its caches under `slab_mutex`, which other tasks hold while
+//!    reclaiming.  Its holders also allocate with `GFP_NOIO` semantics
+//!    (the guards keep a `memalloc_noio` scope).
+//! 5. One slot lock (see `slots`), never two at once, never across a sleep.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -162,6 +171,8 @@ pub(crate) struct Config {
 pub(crate) struct Device {
     /// zram's `init_lock`; see the lock order at the top of this file.
     pub(crate) init: RwSem<Config>,
+    /// Serialises configuration changes; taken before `init`.
+    pub(crate) cfg_lock: Pin<KBox<Mutex<()>>>,
     /// Set while a reset or removal runs: opens fail with `EBUSY`.
     /// Only read or written with the disk's `open_mutex` held.
     claim: AtomicBool,
@@ -213,6 +224,7 @@ impl Device {
                 store: None,
                 backing: None,
             })?,
+            cfg_lock: KBox::pin_init(new_mutex!((), "rzram:cfg_lock"), GFP_KERNEL)?,
             claim: AtomicBool::new(false),
             limit_pages: AtomicU64::new(0),
             stats: Stats::default(),
@@ -446,16 +458,20 @@ impl Device {
     }
 
     /// Tears down the store and returns to the uninitialised state, as
-    /// `zram_reset_device`.
+    /// `zram_reset_device`.  The caller holds `cfg_lock`.
     fn reset(&self, disk: &DiskRef<'_>) {
-        let mut cfg = self.init.write();
-        self.limit_pages.store(0, Relaxed);
         disk.set_capacity_and_notify(0);
-        // Dropping the store frees every page and the backing bitmap.
-        cfg.store = None;
-        cfg.disksize = 0;
-        cfg.comp_alg = DEFAULT_ALGORITHM;
-        rzram_wb::reset(&mut cfg);
+        let (store, backing) = {
+            let mut cfg = self.init.write();
+            self.limit_pages.store(0, Relaxed);
+            cfg.disksize = 0;
+            cfg.comp_alg = DEFAULT_ALGORITHM;
+            (cfg.store.take(), rzram_wb::reset(&mut cfg))
+        };
+        // Dropping the store frees every page and the backing bitmap; the
+        // backing device is released last.  Both outside `init`.
+        drop(store);
+        drop(backing);
         self.stats.clear();
     }
 
@@ -548,28 +564,37 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
     if size == 0 {
         return Err(EINVAL);
     }
-    let mut cfg = dev.init.write();
-    if cfg.store.is_some() {
-        pr_info!("Cannot change disksize for initialized device\n");
-        return Err(EBUSY);
-    }
+    let _cfg_lock = dev.cfg_lock.lock();
+    let (comp_alg, backing) = {
+        let cfg = dev.init.read();
+        if cfg.store.is_some() {
+            pr_info!("Cannot change disksize for initialized device\n");
+            return Err(EBUSY);
+        }
+        (cfg.comp_alg, rzram_wb::backing_of(&cfg))
+    };
+    // Build the store outside `init` (see the lock order); `cfg_lock`
+    // keeps the configuration read above from changing meanwhile.
     let size = size.checked_add(PAGE_SIZE as u64 - 1).ok_or(EINVAL)? & !(PAGE_SIZE as u64 - 1);
     let pages = usize::try_from(size >> PAGE_SHIFT).map_err(|_| ENOMEM)?;
     let slots = SlotTable::new(pages)?;
     let pool = ZsPool::new(disk.name())?;
-    let comp = Compressor::new(cfg.comp_alg).inspect_err(|_| {
-        pr_err!("Cannot initialise {} compressing backend\n", cfg.comp_alg);
+    let comp = Compressor::new(comp_alg).inspect_err(|_| {
+        pr_err!("Cannot initialise {} compressing backend\n", comp_alg);
     })?;
     let huge_class_size = pool.huge_class_size();
-    let wb = rzram_wb::init_store(&cfg)?;
-    cfg.store = Some(Store {
-        pool,
-        comp,
-        slots,
-        huge_class_size,
-        wb,
-    });
-    cfg.disksize = size;
+    let wb = backing.map(rzram_wb::WbStore::new).transpose()?;
+    {
+        let mut cfg = dev.init.write();
+        cfg.store = Some(Store {
+            pool,
+            comp,
+            slots,
+            huge_class_size,
+            wb,
+        });
+        cfg.disksize = size;
+    }
     disk.set_capacity_and_notify(size >> SECTOR_SHIFT);
     Ok(())
 }
@@ -583,6 +608,7 @@ fn reset_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
     if parse::kstrtou16(s)? == 0 {
         return Err(EINVAL);
     }
+    let _cfg_lock = dev.cfg_lock.lock();
     dev.claim(disk)?;
     // Make sure all pending I/O is finished.
     let r = disk.sync();
@@ -671,6 +697,7 @@ fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
         .iter()
         .find(|a| a.to_str().is_ok_and(|a| a == s) && comp::available(a))
         .ok_or(EINVAL)?;
+    let _cfg_lock = dev.cfg_lock.lock();
     let mut cfg = dev.init.write();
     if cfg.store.is_some() {
         pr_info!("Can't change algorithm for initialized device\n");

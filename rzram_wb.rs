@@ -20,7 +20,8 @@
 //! # Locks
 //!
 //! - `Device::wb_lock` (a mutex) serialises writebacks of one device; it
-//!   is taken before the init lock (shared), then slot locks.
+//!   is taken before the init lock (shared), then slot locks.  It is never
+//!   held with `Device::cfg_lock`.
 //! - `BlockMap::state` (a spinlock) protects the block bitmap; it is taken
 //!   last, possibly under a slot lock.
 
@@ -278,20 +279,25 @@ pub(crate) fn read_block(
 }
 
 /// Called by `disksize`: sets up the block bitmap of the backing device.
-pub(crate) fn init_store(cfg: &Config) -> Result<Option<WbStore>> {
-    let Some(b) = cfg.backing.as_ref() else {
-        return Ok(None);
-    };
-    Ok(Some(WbStore {
-        dev: b.dev.clone(),
-        blocks: BlockMap::new(b.dev.nr_pages())?,
-    }))
+/// The backing device that `disksize` will use, if one is set.
+pub(crate) fn backing_of(cfg: &Config) -> Option<BackingDev> {
+    cfg.backing.as_ref().map(|b| b.dev.clone())
 }
 
-/// Called by reset: releases the backing device.  As in zram, the
-/// writeback limit and batch size survive a reset.
-pub(crate) fn reset(cfg: &mut Config) {
-    cfg.backing = None;
+impl WbStore {
+    /// The backing state of a device being initialised, with every block
+    /// of `dev` free.
+    pub(crate) fn new(dev: BackingDev) -> Result<Self> {
+        let blocks = BlockMap::new(dev.nr_pages())?;
+        Ok(Self { dev, blocks })
+    }
+}
+
+/// Called by reset: takes out the backing device, for the caller to
+/// release outside the init lock.  As in zram, the writeback limit and
+/// batch size survive a reset.
+pub(crate) fn reset(cfg: &mut Config) -> Option<BackingCfg> {
+    cfg.backing.take()
 }
 
 // ---------------------------------------------------------------------------
@@ -669,13 +675,16 @@ pub(crate) fn backing_dev_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf
 }
 
 pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
-    let mut cfg = dev.init.write();
-    if cfg.store.is_some() {
+    // Opening and releasing block devices happens under `cfg_lock` only,
+    // outside `init` (see the lock order in `rzram.rs`).
+    let _cfg_lock = dev.cfg_lock.lock();
+    if dev.init.read().store.is_some() {
         pr_info!("Can't setup backing device for initialized device\n");
         return Err(EBUSY);
     }
     if s == "none" {
-        cfg.backing = None;
+        let old = dev.init.write().backing.take();
+        drop(old);
         return Ok(());
     }
     let name = CString::try_from_fmt(kernel::fmt!("{s}"))?;
@@ -688,7 +697,12 @@ pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Resul
         return Err(EINVAL);
     }
     let path = canonical_path(&name)?;
-    cfg.backing = Some(BackingCfg { dev: bdev, path });
+    let old = dev
+        .init
+        .write()
+        .backing
+        .replace(BackingCfg { dev: bdev, path });
+    drop(old);
     pr_info!("setup backing device {}\n", s);
     Ok(())
 }

@@ -43,6 +43,35 @@ export RZRAM_BACKING_DEV=/dev/vda RZRAM_SMALL_DEV=/dev/vdb
 kmsg() { echo "rzram-selftest: $*" >/dev/kmsg 2>/dev/null || true; }
 kmsg "runner start"
 
+# kmemleak_scan WHERE: scan for leaks and print the report between
+# markers (run-tests.sh fails the run on any).  kmemleak only reports an
+# object when it is older than 5 s and its contents did not change since
+# the previous scan: the first scan records checksums, the second one, at
+# least 6 s later, reports.  It runs at the end, and before any program
+# that holds the line "# rzram-kmemleak: scan-before" (one that may leave
+# kmemleak disabled: it turns itself off when memory runs out).
+leaks=/sys/kernel/debug/kmemleak
+kmemleak_scan() {
+	local start secs n
+	if [ ! -w "$leaks" ]; then
+		echo "RZRAM-KMEMLEAK-UNAVAILABLE"
+		return
+	fi
+	start=$(date +%s)
+	echo "# kmemleak: scanning ($1)"
+	kmsg "kmemleak scan ($1)"
+	echo scan >"$leaks"
+	secs=$(($(date +%s) - start))
+	[ $secs -ge 6 ] || sleep $((6 - secs))
+	echo scan >"$leaks"
+	n=$(grep -c '^unreferenced object' "$leaks")
+	echo "# kmemleak: $n suspected leaks ($(($(date +%s) - start))s)"
+	echo "RZRAM-KMEMLEAK-BEGIN"
+	cat "$leaks"
+	echo "RZRAM-KMEMLEAK-END"
+	echo clear >"$leaks"
+}
+
 # ---- the tests ---------------------------------------------------------
 run_tests() {
 	local n=0 total prog rc start secs line
@@ -63,6 +92,9 @@ run_tests() {
 		if [ ! -f "$prog" ]; then
 			echo "not ok $n selftests: rzram: $prog # no such test program"
 			continue
+		fi
+		if grep -q '^# rzram-kmemleak: scan-before' "$prog"; then
+			kmemleak_scan "before $prog"
 		fi
 		kmsg "begin $prog"
 		start=$(date +%s)
@@ -90,32 +122,10 @@ else
 fi
 
 # ---- kernel checks -----------------------------------------------------
-# kmemleak only reports an object when it is older than 5 s and its
-# contents did not change since the previous scan: the first scan records
-# checksums, the second one, at least 6 s later, reports.
-leaks=/sys/kernel/debug/kmemleak
-if [ -w "$leaks" ]; then
-	start=$(date +%s)
-	echo "# kmemleak: scanning"
-	kmsg "kmemleak scan"
-	echo scan >"$leaks"
-	secs=$(($(date +%s) - start))
-	[ $secs -ge 6 ] || sleep $((6 - secs))
-	echo scan >"$leaks"
-	n=$(grep -c '^unreferenced object' "$leaks")
-	echo "# kmemleak: $n suspected leaks ($(($(date +%s) - start))s)"
-fi
+kmemleak_scan "at the end" >>"$RESULTS" 2>&1
 {
-	if [ -w "$leaks" ]; then
-		echo "RZRAM-KMEMLEAK-BEGIN"
-		cat "$leaks"
-		echo "RZRAM-KMEMLEAK-END"
-	else
-		echo "RZRAM-KMEMLEAK-UNAVAILABLE"
-	fi
 	echo "RZRAM-DMESG-BEGIN"
 	dmesg
 	echo "RZRAM-DMESG-END"
 	echo "RZRAM-RUN-END"
 } >>"$RESULTS" 2>&1
-echo "# results and kernel log written to $RESULTS"

@@ -10,9 +10,11 @@
 # verifies both files.  The amount swapped is kept modest: under TCG +
 # KASAN every swapped MiB costs about a second.
 #
-# Memory this short makes kmemleak run out of its object pool and turn
+# Memory this short can make kmemleak run out of its object pool and turn
 # itself off ("kmemleak: Kernel memory leak detector disabled"), for zram
-# as for rzram: run this program last, or alone, when leaks matter.
+# as for rzram.  So the runner scans for leaks before this program (the
+# marker below), and TEST_PROGS runs it after the other rzram programs.
+# rzram-kmemleak: scan-before
 #
 # For a baseline, the same program runs on the in-tree zram when the
 # guest's kernel command line has rzram_swap_driver=zram (run-tests.sh:
