@@ -26,7 +26,7 @@ fn strtoull(s: &str, base: u32) -> Option<(u64, &str)> {
     };
     let start = i;
     let mut v: u64 = 0;
-    while let Some(d) = b.get(i).and_then(|c| (*c as char).to_digit(base)) {
+    while let Some(d) = b.get(i).and_then(|c| digit(*c, base)) {
         // simple_strtoull wraps silently; kstrto* reject overflow (below).
         v = v.wrapping_mul(base as u64).wrapping_add(d as u64);
         i += 1;
@@ -34,7 +34,20 @@ fn strtoull(s: &str, base: u32) -> Option<(u64, &str)> {
     if i == start {
         return None;
     }
-    Some((v, &s[i..]))
+    Some((v, s.get(i..)?))
+}
+
+/// The value of ASCII digit `c` in `radix`, as the kernel's `_parse_integer`
+/// reads digits (`0-9`, then `a-z` or `A-Z`); `None` if it is not one.
+/// Unlike `char::to_digit`, it cannot panic for any radix.
+fn digit(c: u8, radix: u32) -> Option<u32> {
+    let d = match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'z' => c - b'a' + 10,
+        b'A'..=b'Z' => c - b'A' + 10,
+        _ => return None,
+    };
+    (u32::from(d) < radix).then_some(u32::from(d))
 }
 
 /// `memparse`: a number with an optional K, M, G, T, P or E suffix (any
@@ -62,17 +75,16 @@ pub(crate) fn kstrtoull(s: &str, base: u32) -> Result<u64> {
         return Err(EINVAL);
     }
     // Re-parse with overflow checks.
+    let b = s.as_bytes();
     let (digits, radix) = match base {
-        0 | 16 if s.len() > 2 && (s.as_bytes()[1] | 0x20) == b'x' && s.as_bytes()[0] == b'0' => {
-            (&s[2..], 16)
-        }
-        0 if s.len() > 1 && s.as_bytes()[0] == b'0' => (&s[1..], 8),
-        0 => (s, 10),
-        b => (s, b),
+        0 | 16 if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' => (b.get(2..), 16),
+        0 if b.len() > 1 && b[0] == b'0' => (b.get(1..), 8),
+        0 => (Some(b), 10),
+        base => (Some(b), base),
     };
     let mut v: u64 = 0;
-    for c in digits.chars() {
-        let d = c.to_digit(radix).ok_or(EINVAL)? as u64;
+    for c in digits.ok_or(EINVAL)? {
+        let d = u64::from(digit(*c, radix).ok_or(EINVAL)?);
         v = v
             .checked_mul(radix as u64)
             .and_then(|v| v.checked_add(d))

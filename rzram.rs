@@ -461,6 +461,7 @@ impl Device {
     /// `zram_reset_device`.  The caller holds `cfg_lock`.
     fn reset(&self, disk: &DiskRef<'_>) {
         disk.set_capacity_and_notify(0);
+        disk.clear_io_stats();
         let (store, backing) = {
             let mut cfg = self.init.write();
             self.limit_pages.store(0, Relaxed);

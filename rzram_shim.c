@@ -6,6 +6,7 @@
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/part_stat.h>
 #include <linux/highmem.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -60,6 +61,9 @@ void rzram_kunmap_local(const void *addr) { kunmap_local(addr); }
 /* Feature bits glue/disk.rs hard-codes; checked here at build time. */
 static_assert(BLK_FEAT_STABLE_WRITES == (1u << 5));
 static_assert(BLK_FEAT_SYNCHRONOUS == (1u << 6));
+
+void rzram_part_stat_clear(struct gendisk *disk);
+void rzram_part_stat_clear(struct gendisk *disk) { part_stat_set_all(disk->part0, 0); }
 
 void rzram_disk_open_lock(struct gendisk *disk);
 void rzram_disk_open_lock(struct gendisk *disk) { mutex_lock(&disk->open_mutex); }

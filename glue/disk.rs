@@ -368,6 +368,14 @@ impl DiskRef<'_> {
         unsafe { bindings::set_capacity_and_notify(self.ptr.as_ptr(), sectors) };
     }
 
+    /// Zeroes the disk's I/O statistics (`/sys/block/<disk>/stat`), as
+    /// zram's reset does with `part_stat_set_all`.
+    pub(crate) fn clear_io_stats(&self) {
+        // SAFETY: The disk is live (type invariant), so `part0` and its
+        // per-CPU statistics exist.
+        unsafe { ffi::rzram_part_stat_clear(self.ptr.as_ptr()) };
+    }
+
     /// Writes back and waits for the disk's dirty page cache
     /// (`sync_blockdev(disk->part0)`).
     pub(crate) fn sync(&self) -> Result {

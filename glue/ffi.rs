@@ -32,6 +32,7 @@ extern "C" {
 
 #[allow(improper_ctypes)]
 extern "C" {
+    pub(crate) fn rzram_part_stat_clear(disk: *mut bindings::gendisk);
     pub(crate) fn rzram_disk_open_lock(disk: *mut bindings::gendisk);
     pub(crate) fn rzram_disk_open_unlock(disk: *mut bindings::gendisk);
 }

@@ -14,7 +14,7 @@ Z=/sys/block/zram0
 RC=/sys/class/rzram-control
 ZC=/sys/class/zram-control
 
-ktap_plan 115
+ktap_plan 117
 
 # ---- helpers -----------------------------------------------------------
 # Process creation is expensive in the TCG + KASAN guest, so these helpers
@@ -316,6 +316,10 @@ rd $R/initstate; check_eq "initstate 0 after reset" 0 "$REPLY"
 rd $R/disksize; check_eq "disksize 0 after reset" 0 "$REPLY"
 same_as_zram "mm_stat after reset reads as zram's" mm_stat
 same_as_zram "io_stat after reset reads as zram's (counters cleared)" io_stat
+rd $R/stat
+check_eq "block layer stat zeroed by reset, as zram's part_stat_set_all" 0 \
+	"$(echo $REPLY | tr ' ' '\n' | awk '{ s += $1 } END { print s + 0 }')"
+same_as_zram "stat after reset reads as zram's" stat
 
 # ---- control class ------------------------------------------------------
 kmsg "control class"
