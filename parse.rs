@@ -41,10 +41,13 @@ fn strtoull(s: &str, base: u32) -> Option<(u64, &str)> {
 /// reads digits (`0-9`, then `a-z` or `A-Z`); `None` if it is not one.
 /// Unlike `char::to_digit`, it cannot panic for any radix.
 fn digit(c: u8, radix: u32) -> Option<u32> {
+    // One subtraction per arm, of a constant no larger than the arm's
+    // lowest byte, so no arm can overflow (`c - b'a' + 10` left the
+    // compiler an overflow check on the addition).
     let d = match c {
         b'0'..=b'9' => c - b'0',
-        b'a'..=b'z' => c - b'a' + 10,
-        b'A'..=b'Z' => c - b'A' + 10,
+        b'a'..=b'z' => c - (b'a' - 10),
+        b'A'..=b'Z' => c - (b'A' - 10),
         _ => return None,
     };
     (u32::from(d) < radix).then_some(u32::from(d))

@@ -26,7 +26,9 @@
 //! 4. `Device::init` (a rw-semaphore, zram's `init_lock`): the device
 //!    configuration and its [`Store`].  Shared for I/O, stats and
 //!    writeback; exclusive only to publish or take out a value, never
-//!    across an allocation or a teardown.  Unlike zram, the I/O path takes
+//!    across an allocation or a teardown, and only on a device without
+//!    I/O (uninitialised, or claimed by reset): a writer queued behind a
+//!    long writeback would otherwise hold up all I/O behind it.  Unlike zram, the I/O path takes
 //!    it, so whatever the exclusive holder waited on could not depend on
 //!    reclaim (which may swap out to this device): e.g. zsmalloc creates
 //!    its caches under `slab_mutex`, which other tasks hold while
@@ -196,7 +198,7 @@ fn same_filled(page: &[u8]) -> Option<u64> {
     let first = words.next()?;
     // Check the last word first: most pages that are not same-filled
     // differ there, as zram notes.
-    let last = u64::from_ne_bytes(page[page.len() - 8..].try_into().ok()?);
+    let last = u64::from_ne_bytes(*page.last_chunk::<8>()?);
     if last != first {
         return None;
     }
@@ -262,9 +264,15 @@ impl Device {
         match slot.data_ref() {
             Content::Empty => dst.fill(0),
             Content::Same(v) => fill_same(dst, *v),
-            Content::Zs(h) if h.size() == PAGE_SIZE => {
-                store.pool.with_object(h, |src| dst.copy_from_slice(src))
-            }
+            Content::Zs(h) if h.size() == PAGE_SIZE => store.pool.with_object(h, |src| {
+                // Both are a page (`dst` by this function's contract), as
+                // `decompress` below also requires: else `EIO`, as there.
+                if src.len() != dst.len() {
+                    return Err(EIO);
+                }
+                dst.copy_from_slice(src);
+                Ok(())
+            })?,
             Content::Zs(h) => {
                 let mut strm = store.comp.get()?;
                 store.pool.with_object(h, |src| strm.decompress(src, dst))?;
@@ -377,7 +385,9 @@ impl Device {
         let mut tmp = OwnedPage::alloc_noio()?;
         tmp.with_mut(|page| {
             self.read_page(store, index, page)?;
-            dst.copy_from_slice(&page[off..off + dst.len()]);
+            // `rw` keeps `off + dst.len()` within the page.
+            let src = page.get(off..).and_then(|p| p.get(..dst.len()));
+            dst.copy_from_slice(src.ok_or(EIO)?);
             Ok(())
         })
     }
@@ -390,7 +400,9 @@ impl Device {
         let mut tmp = OwnedPage::alloc_noio()?;
         tmp.with_mut(|page| {
             self.read_page(store, index, page)?;
-            page[off..off + src.len()].copy_from_slice(src);
+            // `rw` keeps `off + src.len()` within the page.
+            let dst = page.get_mut(off..).and_then(|p| p.get_mut(..src.len()));
+            dst.ok_or(EIO)?.copy_from_slice(src);
             self.write_page(store, index, page)
         })
     }
@@ -412,10 +424,13 @@ impl Device {
                 let index = (sector >> SECTORS_PER_PAGE_SHIFT) as usize;
                 let off = ((sector & (SECTORS_PER_PAGE - 1)) << SECTOR_SHIFT) as usize;
                 let n = (len - done).min(PAGE_SIZE - off);
+                // The mapping is `len` bytes long, so the lookups succeed.
                 let r = if write {
-                    self.write_part(store, index, off, &map.as_slice()[done..done + n])
+                    let src = map.as_slice().get(done..done + n).ok_or(EIO);
+                    src.and_then(|src| self.write_part(store, index, off, src))
                 } else {
-                    self.read_part(store, index, off, &mut map.as_mut_slice()[done..done + n])
+                    let dst = map.as_mut_slice().get_mut(done..done + n).ok_or(EIO);
+                    dst.and_then(|dst| self.read_part(store, index, off, dst))
                 };
                 if let Err(e) = r {
                     inc(if write {
@@ -427,7 +442,9 @@ impl Device {
                 }
                 self.mark_accessed(store, index);
                 done += n;
-                sector += (n >> SECTOR_SHIFT) as u64;
+                // The block layer keeps the bio inside the disk's capacity:
+                // the sector does not wrap (it would in C, unsigned).
+                sector = sector.wrapping_add((n >> SECTOR_SHIFT) as u64);
             }
             Ok(())
         })
@@ -627,7 +644,9 @@ fn compact_store(dev: &Device, _: &DiskRef<'_>, _s: &str) -> Result {
 
 fn mem_limit_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     let limit = parse::memparse(s).ok_or(EINVAL)?;
-    let _cfg = dev.init.write();
+    // zram takes `init_lock` exclusively here.  rzram does not: the value
+    // is an atomic, and a pending writer would hold up every I/O (which
+    // takes `init` shared) until a running writeback finished.
     let pages = limit.div_ceil(PAGE_SIZE as u64);
     dev.limit_pages.store(pages, Relaxed);
     Ok(())
@@ -699,12 +718,15 @@ fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
         .find(|a| a.to_str().is_ok_and(|a| a == s) && comp::available(a))
         .ok_or(EINVAL)?;
     let _cfg_lock = dev.cfg_lock.lock();
-    let mut cfg = dev.init.write();
-    if cfg.store.is_some() {
+    // Refuse under the shared lock: a writer queued behind a running
+    // writeback would hold up every I/O until it finished.  An
+    // uninitialised device has no writeback and no I/O, and `cfg_lock`
+    // keeps it uninitialised until the write below.
+    if dev.init.read().store.is_some() {
         pr_info!("Can't change algorithm for initialized device\n");
         return Err(EBUSY);
     }
-    cfg.comp_alg = alg;
+    dev.init.write().comp_alg = alg;
     Ok(())
 }
 
@@ -818,6 +840,8 @@ impl Devices {
         if id == self.list.len() {
             self.list.push(None, GFP_KERNEL)?;
         }
+        // `id` is a free entry or the one just pushed.
+        let entry = self.list.get_mut(id).ok_or(ENOSPC)?;
         let data = KBox::pin(Device::new()?, GFP_KERNEL)?;
         let cfg = DiskConfig {
             major,
@@ -834,19 +858,20 @@ impl Devices {
         )
         .inspect_err(|_| pr_err!("Error allocating disk structure for device {id}\n"))?;
         pr_info!("Added device: {}\n", disk.disk().name());
-        self.list[id] = Some(disk);
+        *entry = Some(disk);
         Ok(id32)
     }
 
     /// Removes device `id`, as `zram_remove`: `EBUSY` if it is open.
     fn remove(&mut self, id: usize) -> Result {
-        let disk = self.list.get(id).and_then(Option::as_ref).ok_or(ENODEV)?;
+        let entry = self.list.get_mut(id).ok_or(ENODEV)?;
+        let disk = entry.as_ref().ok_or(ENODEV)?;
         let d = disk.disk();
         disk.data().claim(&d)?;
         pr_info!("Removed device: {}\n", d.name());
         // Dropping the disk deletes it (waiting for sysfs callbacks and
         // I/O), then frees the device and everything it holds.
-        self.list[id] = None;
+        *entry = None;
         Ok(())
     }
 }

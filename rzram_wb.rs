@@ -30,6 +30,7 @@ use crate::glue::disk::DiskRef;
 use crate::glue::sysfs::SysfsBuf;
 use crate::slots::{Content, HUGE, IDLE, INCOMPRESSIBLE, UNDER_WB};
 use crate::{emit, inc, parse, Config, Device, Store};
+use core::ops::Range;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::{new_spinlock, prelude::*, str::CString, sync::SpinLock};
 
@@ -72,12 +73,23 @@ struct BlockMap {
 }
 
 impl BlockState {
+    /// The bitmap word that holds block `b`; `None` past the bitmap (for
+    /// no block below `nr`).
+    fn word(&self, b: u64) -> Option<&u64> {
+        self.bits.get(usize::try_from(b / 64).ok()?)
+    }
+
     fn test(&self, b: u64) -> bool {
-        self.bits[(b / 64) as usize] & (1 << (b % 64)) != 0
+        self.word(b).is_some_and(|w| w & (1 << (b % 64)) != 0)
     }
 
     fn set(&mut self, b: u64, on: bool) {
-        let w = &mut self.bits[(b / 64) as usize];
+        let Some(w) = usize::try_from(b / 64)
+            .ok()
+            .and_then(|i| self.bits.get_mut(i))
+        else {
+            return;
+        };
         if on {
             *w |= 1 << (b % 64);
         } else {
@@ -85,16 +97,20 @@ impl BlockState {
         }
     }
 
-    /// First free block in `from..to`.
+    /// First free block in `from..to` (`to` at most `nr`).
     fn find_free(&self, from: u64, to: u64) -> Option<u64> {
         let mut b = from;
         while b < to {
-            let w = self.bits[(b / 64) as usize] | ((1u64 << (b % 64)) - 1);
+            // The bits below `b` in its word count as used.
+            let w = self.word(b)? | ((1u64 << (b % 64)) - 1);
             if w != u64::MAX {
-                let found = (b / 64) * 64 + (!w).trailing_zeros() as u64;
+                // The word's first block, plus the offset of its first
+                // free bit (below 64): an `|` that cannot overflow.
+                let found = (b & !63) | u64::from((!w).trailing_zeros());
                 return (found < to).then_some(found);
             }
-            b = (b / 64 + 1) * 64;
+            // The next word's first block; none past `u64::MAX`.
+            b = (b | 63).checked_add(1)?;
         }
         None
     }
@@ -115,26 +131,28 @@ impl BlockMap {
         })
     }
 
-    /// Allocates up to `want` consecutive free blocks: returns the first
-    /// and how many.  `None` when the device is full.
+    /// Allocates up to `want` consecutive free blocks and returns them.
+    /// `None` when the device is full.
     ///
     /// With `contig` off (the `wb_contig=0` benchmark knob) it behaves like
     /// zram's `alloc_block_bdev`: one block, the first free one.
-    fn alloc_run(&self, dev: &Device, want: usize, contig: bool) -> Option<(u64, usize)> {
+    fn alloc_run(&self, dev: &Device, want: usize, contig: bool) -> Option<Range<u64>> {
         let mut st = self.state.lock();
         let (nr, cursor) = (st.nr, if contig { st.cursor } else { 0 });
         let want = if contig { want } else { 1 };
         let start = st
             .find_free(cursor, nr)
             .or_else(|| st.find_free(0, cursor.min(nr)))?;
-        let mut n = 0;
-        while n < want && start + (n as u64) < nr && !st.test(start + n as u64) {
-            st.set(start + n as u64, true);
+        // `n < want` and `end < nr` bound both increments.
+        let (mut n, mut end) = (0, start);
+        while n < want && end < nr && !st.test(end) {
+            st.set(end, true);
             n += 1;
+            end += 1;
         }
-        st.cursor = start + n as u64;
+        st.cursor = end;
         dev.stats.bd_count.fetch_add(n as u64, Relaxed);
-        Some((start, n))
+        Some(start..end)
     }
 
     /// Releases `block`, or marks it to be released by its last reader.
@@ -163,7 +181,8 @@ impl BlockMap {
             .iter_mut()
             .find(|p| p.readers > 0 && p.block == block)
         {
-            p.readers += 1;
+            // More readers than `u32::MAX` would be a failed read.
+            p.readers = p.readers.checked_add(1).ok_or(EIO)?;
             return Ok(());
         }
         // Reuse an entry whose readers are gone, else grow.
@@ -354,6 +373,16 @@ fn parse_index(s: &str) -> Result<usize> {
     usize::try_from(v).map_err(|_| ERANGE)
 }
 
+/// `s.split_once(sep)` for an ASCII `sep`: the text before and after its
+/// first occurrence.  Unlike a `char` pattern (core's `CharSearcher`) or
+/// `split_at_checked`, `str::get` does its index arithmetic without
+/// overflow checks, so this cannot panic.
+fn split_once_ascii(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|c| c == sep)?;
+    // `s.get(i..)` starts with the one-byte `sep`.
+    Some((s.get(..i)?, s.get(i..)?.get(1..)?))
+}
+
 /// Parses what was written to `writeback`, as upstream zram (6.16 and
 /// later) does for a device of `nr_pages` pages:
 ///
@@ -370,9 +399,8 @@ fn parse_selection(s: &str, nr_pages: usize) -> Result<KVec<Scan>> {
     for tok in s.split_ascii_whitespace() {
         // As the kernel's `next_arg`: a `=` in the first position does not
         // split, and an empty value counts as none.
-        let (key, val) = match tok.find('=') {
-            Some(i) if i > 0 && i + 1 < tok.len() => (&tok[..i], Some(&tok[i + 1..])),
-            Some(i) if i > 0 => (&tok[..i], None),
+        let (key, val) = match split_once_ascii(tok, b'=') {
+            Some((key, val)) if !key.is_empty() => (key, (!val.is_empty()).then_some(val)),
             _ => (tok, None),
         };
         match (key, val) {
@@ -396,7 +424,7 @@ fn parse_selection(s: &str, nr_pages: usize) -> Result<KVec<Scan>> {
                 hi = lo + 1;
             }
             ("page_indexes", Some(v)) => {
-                let (a, b) = v.split_once('-').ok_or(EINVAL)?;
+                let (a, b) = split_once_ascii(v, b'-').ok_or(EINVAL)?;
                 lo = parse_index(a)?;
                 if lo >= nr_pages {
                     return Err(ERANGE);
@@ -484,10 +512,11 @@ impl Run<'_> {
         if flags & UNDER_WB != 0 || !mode.map_or(true, |m| m.wants(flags)) {
             return Ok(false);
         }
+        // `id` is of this run's batch, so this does not fail.
+        let page = self.batch.page_mut(id).ok_or(EIO)?;
         if !self.dev.wb.charge() {
             return Err(EIO);
         }
-        let page = self.batch.page_mut(id);
         let r = if h.size() == kernel::page::PAGE_SIZE {
             page.with_mut(|dst| store.pool.with_object(h, |src| dst.copy_from_slice(src)));
             Ok(())
@@ -496,20 +525,25 @@ impl Run<'_> {
                 page.with_mut(|dst| store.pool.with_object(h, |src| strm.decompress(src, dst)))
             })
         };
-        if let Err(e) = r {
-            drop(slot);
-            self.dev.wb.refund();
-            return Err(e);
-        }
+        // `meta` has an entry per request of the batch: the lookup succeeds.
+        let m = match r.and_then(|()| self.meta.get_mut(id.index()).ok_or(EIO)) {
+            Ok(m) => m,
+            Err(e) => {
+                drop(slot);
+                self.dev.wb.refund();
+                return Err(e);
+            }
+        };
         slot.set_flags(flags | UNDER_WB);
-        self.meta[id.index()].index = Some(index);
-        self.meta[id.index()].mode = mode;
+        m.index = Some(index);
+        m.mode = mode;
         Ok(true)
     }
 
     /// Undoes [`Run::fill`] for a request that will not be submitted.
     fn unfill(&mut self, id: ReqId) {
-        if let Some(index) = self.meta[id.index()].index.take() {
+        let carried = self.meta.get_mut(id.index()).and_then(|m| m.index.take());
+        if let Some(index) = carried {
             if let Ok(mut slot) = self.store.slots.lock(index) {
                 let f = slot.flags();
                 slot.set_flags(f & !UNDER_WB);
@@ -521,8 +555,13 @@ impl Run<'_> {
 
     /// Handles a completed request.
     fn finish(&mut self, id: ReqId, r: Result) {
-        let m = self.meta[id.index()];
-        self.meta[id.index()].index = None;
+        let m = match self.meta.get_mut(id.index()) {
+            Some(m) => ReqMeta {
+                index: m.index.take(),
+                ..*m
+            },
+            None => ReqMeta::default(),
+        };
         self.batch.put_idle(id);
         let Some(index) = m.index else { return };
         let (dev, store) = (self.dev, self.store);
@@ -556,7 +595,8 @@ impl Run<'_> {
         *slot.data() = Content::Wb(m.block);
         drop(slot);
         inc(&dev.stats.pages_stored);
-        self.written += 1;
+        // At most one per slot: this cannot saturate.
+        self.written = self.written.saturating_add(1);
     }
 }
 
@@ -622,19 +662,26 @@ fn writeback(dev: &Device, store: &Store, wb: &WbStore, scans: &[Scan]) -> Resul
             let mut ids = ids.into_iter();
             let _plugged = use_plug.then(|| plug.start());
             while left > 0 {
-                let Some((start, n)) = wb.blocks.alloc_run(dev, left, contig) else {
+                let Some(blocks) = wb.blocks.alloc_run(dev, left, contig) else {
                     stop = Some(ENOSPC);
                     for id in ids.by_ref() {
                         run.unfill(id);
                     }
                     break;
                 };
-                for (k, id) in ids.by_ref().take(n).enumerate() {
-                    let block = start + k as u64;
-                    run.meta[id.index()].block = block;
-                    run.batch.submit(id, block);
+                // The run has at most `left` blocks, so `left` does not
+                // saturate, and the zip takes no id past the last block.
+                for (block, id) in blocks.zip(ids.by_ref()) {
+                    left = left.saturating_sub(1);
+                    if let Some(m) = run.meta.get_mut(id.index()) {
+                        m.block = block;
+                    }
+                    if let Err(id) = run.batch.submit(id, block) {
+                        // Not a request of this batch (never happens).
+                        wb.blocks.free(dev, block);
+                        run.unfill(id);
+                    }
                 }
-                left -= n;
             }
         }
         if run.batch.outstanding() == 0 {
@@ -765,7 +812,8 @@ pub(crate) fn writeback_batch_size_store(dev: &Device, _: &DiskRef<'_>, s: &str)
     if v == 0 {
         return Err(EINVAL);
     }
-    let _cfg = dev.init.write();
+    // An atomic, read when a writeback starts: no lock, so that the store
+    // neither waits for a running writeback nor holds up I/O behind it.
     dev.wb.batch_size.store(v, Relaxed);
     Ok(())
 }

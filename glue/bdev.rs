@@ -148,14 +148,20 @@ pub(crate) fn canonical_path(name: &CStr) -> Result<CString> {
         Ok(b) => from_err_ptr(unsafe {
             bindings::d_path(path.as_ptr(), b.as_mut_ptr(), PAGE_SIZE as i32)
         })
-        .map(|p| p.cast_const()),
+        // The offset in `buf` of the string `d_path` returned.
+        .map(|p| (p as usize).wrapping_sub(b.as_ptr() as usize)),
         Err(_) => Err(ENOMEM),
     };
     // SAFETY: Drops the reference `kern_path` took.
     unsafe { bindings::path_put(path.as_ptr()) };
-    // SAFETY: On success `d_path` returned a NUL-terminated string inside
-    // `buf`, which is still alive.
-    let s = unsafe { CStr::from_char_ptr(r?) };
+    let off = r?;
+    // On success `d_path` returned a NUL-terminated string inside `buf`.
+    let s = buf
+        .as_deref()
+        .ok()
+        .and_then(|b| b.get(off..))
+        .and_then(super::cstr_prefix)
+        .ok_or(EINVAL)?;
     Ok(s.to_cstring()?)
 }
 
@@ -300,6 +306,15 @@ pub(crate) struct Batch {
 // the batch may move between threads with everything it owns.
 unsafe impl Send for Batch {}
 
+/// How many of `flags` are set.  Unlike `filter().count()`, whose sum
+/// carries an overflow check, this cannot panic (nor saturate: the count
+/// is at most `flags.len()`).
+fn count_set(flags: &[bool]) -> usize {
+    flags
+        .iter()
+        .fold(0, |n: usize, &f| n.saturating_add(usize::from(f)))
+}
+
 impl Batch {
     /// Allocates up to `n` requests; fewer if memory is short, failing with
     /// `ENOMEM` only if none could be allocated.
@@ -356,39 +371,51 @@ impl Batch {
 
     /// Requests neither in flight nor held.
     pub(crate) fn idle_count(&self) -> usize {
-        self.idle.iter().filter(|i| **i).count()
+        count_set(&self.idle)
     }
 
     /// Takes an idle request, if any.
     pub(crate) fn take_idle(&mut self) -> Option<ReqId> {
         let id = self.idle.iter().position(|i| *i)?;
-        self.idle[id] = false;
+        if let Some(idle) = self.idle.get_mut(id) {
+            *idle = false;
+        }
         Some(ReqId(id))
     }
 
     /// Returns a request that is not in flight.
     pub(crate) fn put_idle(&mut self, id: ReqId) {
-        self.idle[id.0] = true;
+        // Every `ReqId` comes from this batch, so the lookup succeeds.
+        if let Some(idle) = self.idle.get_mut(id.0) {
+            *idle = true;
+        }
     }
 
-    /// The page of a request the caller holds.
-    pub(crate) fn page_mut(&mut self, id: &ReqId) -> &mut OwnedPage {
+    /// The page of a request the caller holds; `None` only for an id that
+    /// is not of this batch.
+    pub(crate) fn page_mut(&mut self, id: &ReqId) -> Option<&mut OwnedPage> {
+        let req = self.reqs.get_mut(id.0)?;
         // SAFETY: The caller holds `id`, so the request is not in flight
         // and nobody else accesses it; we never move the pinned request.
-        unsafe { &mut Pin::get_unchecked_mut(self.reqs[id.0].as_mut()).page }
+        Some(unsafe { &mut Pin::get_unchecked_mut(req.as_mut()).page })
     }
 
     /// Requests submitted and not yet reaped (in flight, or completed and
     /// waiting for [`Batch::reap`]).
     pub(crate) fn outstanding(&self) -> usize {
         let st = self.queue.state.lock();
-        st.inflight + st.done.iter().filter(|d| **d).count()
+        // Both are at most the number of requests: this cannot saturate.
+        st.inflight.saturating_add(count_set(&st.done))
     }
 
-    /// Submits the request's page as a write of block `block`.
-    pub(crate) fn submit(&mut self, id: ReqId, block: u64) {
+    /// Submits the request's page as a write of block `block`.  Hands `id`
+    /// back, without submitting, only if it is not of this batch.
+    pub(crate) fn submit(&mut self, id: ReqId, block: u64) -> core::result::Result<(), ReqId> {
         let bdev = self.bdev.bdev.as_ptr();
-        let req: &Req = &self.reqs[id.0];
+        let Some(req) = self.reqs.get(id.0) else {
+            return Err(id);
+        };
+        let req: &Req = req;
         let bio = req.bio.get();
         // The caller held `id`, so the request is not in flight; `bio` and
         // `bvec` are our own memory, initialised here for one page.
@@ -401,10 +428,14 @@ impl Batch {
             (*bio).bi_end_io = Some(end_io);
             (*bio).bi_private = (req as *const Req).cast_mut().cast();
         }
-        self.queue.state.lock().inflight += 1;
+        // At most the number of requests: this cannot saturate.
+        let mut st = self.queue.state.lock();
+        st.inflight = st.inflight.saturating_add(1);
+        drop(st);
         // SAFETY: `bio` is fully set up; the block layer owns it until
         // `end_io`.
         unsafe { bindings::submit_bio(bio) };
+        Ok(())
     }
 
     /// Takes a completed request, sleeping until one completes if `wait`.
@@ -414,7 +445,9 @@ impl Batch {
             let mut st = self.queue.state.lock();
             loop {
                 if let Some(id) = st.done.iter().position(|d| *d) {
-                    st.done[id] = false;
+                    if let Some(done) = st.done.get_mut(id) {
+                        *done = false;
+                    }
                     break id;
                 }
                 if !wait || st.inflight == 0 {
@@ -423,7 +456,8 @@ impl Batch {
                 self.queue.cv.wait(&mut st);
             }
         };
-        let req: &Req = &self.reqs[id];
+        // Only requests of this batch complete, so the lookup succeeds.
+        let req: &Req = self.reqs.get(id)?;
         // SAFETY: The request completed and was published under the
         // queue lock, which we took after `end_io` released it; its bio
         // is ours again and is torn down before reuse.
@@ -445,11 +479,13 @@ impl Drop for Batch {
         while st.inflight > 0 {
             self.queue.cv.wait(&mut st);
         }
-        for (id, done) in st.done.iter_mut().enumerate() {
+        // `done` may be longer than `reqs` (if `new` ran short of memory);
+        // the entries past the requests are never set.
+        for (done, req) in st.done.iter_mut().zip(self.reqs.iter()) {
             if core::mem::replace(done, false) {
                 // SAFETY: A completed request whose bio was not yet torn
                 // down; nothing is in flight any more.
-                unsafe { bindings::bio_uninit(self.reqs[id].bio.get()) };
+                unsafe { bindings::bio_uninit(req.bio.get()) };
             }
         }
         drop(st);
@@ -478,8 +514,13 @@ unsafe extern "C" fn end_io(bio: *mut bindings::bio) {
     // for `inflight == 0` under this lock before freeing anything).
     let queue = unsafe { &*req.queue };
     let mut st = queue.state.lock();
-    st.done[req.id] = true;
-    st.inflight -= 1;
+    // `req.id` indexes `done` (`Batch::new` sizes it for every request),
+    // and this request was counted in flight by `Batch::submit`: neither
+    // the lookup fails nor the count saturates.
+    if let Some(done) = st.done.get_mut(req.id) {
+        *done = true;
+    }
+    st.inflight = st.inflight.saturating_sub(1);
     // Wake the task while still holding the lock: the task can only see
     // `inflight == 0` and free the queue after we release it, and we
     // touch nothing after the release.

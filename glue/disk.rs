@@ -179,9 +179,16 @@ pub(crate) struct DiskRef<'a> {
 impl DiskRef<'_> {
     /// The disk's name, such as `rzram0`.
     pub(crate) fn name(&self) -> &CStr {
-        // SAFETY: `disk_name` is NUL-terminated and set before the disk was
-        // added; it is not changed afterwards.
-        unsafe { CStr::from_char_ptr((*self.ptr.as_ptr()).disk_name.as_ptr()) }
+        // SAFETY: The disk is live (type invariant); `disk_name` is set
+        // before the disk was added and not changed afterwards, and its
+        // `c_char`s have the size and alignment of `u8`.
+        let name = unsafe {
+            let name = &(*self.ptr.as_ptr()).disk_name;
+            core::slice::from_raw_parts(name.as_ptr().cast::<u8>(), name.len())
+        };
+        // `NameWriter` leaves the last byte NUL, so the fallback is never
+        // taken.
+        super::cstr_prefix(name).unwrap_or(kernel::c_str!(""))
     }
 
     /// Runs `f` with the disk's `open_mutex` held and the number of current
@@ -328,12 +335,15 @@ struct NameWriter<'a> {
 
 impl Write for NameWriter<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        // Keep room for the terminating NUL (the array starts zeroed).
+        let Some((_, room)) = self.buf.split_last_mut() else {
+            return Err(core::fmt::Error);
+        };
         for &b in s.as_bytes() {
-            // Keep room for the terminating NUL (the array starts zeroed).
-            if self.pos + 1 >= self.buf.len() {
+            let Some(c) = room.get_mut(self.pos) else {
                 return Err(core::fmt::Error);
-            }
-            self.buf[self.pos] = b as kernel::ffi::c_char;
+            };
+            *c = b as kernel::ffi::c_char;
             self.pos += 1;
         }
         Ok(())

@@ -47,6 +47,16 @@ pub(crate) mod page;
 pub(crate) mod rwsem;
 pub(crate) mod zsmalloc;
 
+/// The C string at the start of `bytes`: up to and including its first
+/// NUL; `None` if `bytes` has no NUL.
+///
+/// Unlike `CStr::from_char_ptr`, whose `strlen() + 1` carries an overflow
+/// check, this stays inside `bytes` and cannot panic.
+pub(crate) fn cstr_prefix(bytes: &[u8]) -> Option<&kernel::str::CStr> {
+    let nul = bytes.iter().position(|&b| b == 0)?;
+    kernel::str::CStr::from_bytes_with_nul(bytes.get(..=nul)?).ok()
+}
+
 /// Seconds since boot, including suspend (`ktime_get_boottime_seconds`).
 pub(crate) fn boottime_secs() -> i64 {
     // SAFETY: Reads a clock; callable from any context.

@@ -181,10 +181,16 @@ pub(super) fn store_text<'a>(input: &'a [u8]) -> Result<&'a str> {
 impl core::fmt::Write for SysfsBuf<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         // Keep the final byte for the NUL sysfs expects to be able to add.
-        let room = self.buf.len().saturating_sub(1).saturating_sub(self.len);
-        let n = s.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
+        let end = self.buf.len().saturating_sub(1);
+        let Some(room) = self.buf.get_mut(self.len..end) else {
+            return Ok(());
+        };
+        let n = s.len().min(room.len());
+        for (dst, src) in room.iter_mut().zip(s.as_bytes()) {
+            *dst = *src;
+        }
+        // `n` fits in `room`, which ends at `end`: this cannot saturate.
+        self.len = self.len.saturating_add(n);
         Ok(())
     }
 }
