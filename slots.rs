@@ -34,8 +34,9 @@ pub(crate) enum Content {
 pub(crate) const HUGE: u32 = 1 << 0;
 /// Not accessed since the last `idle` marking.
 pub(crate) const IDLE: u32 = 1 << 1;
-/// Writeback found the page incompressible (set with `HUGE` by writeback
-/// modes that need it).
+/// The page did not compress with any algorithm.  zram sets it only in
+/// recompression (`CONFIG_ZRAM_MULTI_COMP`), which rzram does not have, so
+/// it is never set; the `incompressible` writeback mode tests it.
 pub(crate) const INCOMPRESSIBLE: u32 = 1 << 2;
 /// A writeback request carries a copy of this slot's page.
 pub(crate) const UNDER_WB: u32 = 1 << 3;
