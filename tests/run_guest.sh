@@ -51,6 +51,9 @@ kmsg "runner start"
 # that holds the line "# rzram-kmemleak: scan-before" (one that may leave
 # kmemleak disabled: it turns itself off when memory runs out).
 leaks=/sys/kernel/debug/kmemleak
+# No automatic scans (a scan of guest memory under TCG takes minutes of
+# CPU and slows whatever test is running): only the explicit ones.
+[ -w "$leaks" ] && echo scan=off >"$leaks" 2>/dev/null
 kmemleak_scan() {
 	local start secs n
 	if [ ! -w "$leaks" ]; then
