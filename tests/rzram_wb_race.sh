@@ -294,10 +294,10 @@ check_eq "content" "$(sha256 "$TMP/big" 1)" "$(sha256 $DEV 1)"
 check "reset" attr_write 1 $S/reset
 
 # ---- part 4: I/O during a writeback with a configuration write pending ---
-make_data "$TMP/big4" 2
+make_data "$TMP/big4" 8
 now() { cut -d' ' -f1 /proc/uptime; }
-check "init 2M, write 512 huge pages, batch size 1" eval \
-	"attr_write $RZRAM_BACKING_DEV $S/backing_dev && attr_write 2M $S/disksize &&
+check "init 8M, write 2048 huge pages, batch size 1" eval \
+	"attr_write $RZRAM_BACKING_DEV $S/backing_dev && attr_write 8M $S/disksize &&
 	dd if=$TMP/big4 of=$DEV bs=1M oflag=direct status=none &&
 	attr_write 1 $S/writeback_batch_size"
 rm -f "$TMP/wb.rc" "$TMP/bs.rc"
@@ -324,8 +324,8 @@ else
 fi
 check_eq "the writeback and the batch size store succeeded" "ok ok 8" \
 	"$(cut -d' ' -f1 "$TMP/wb.rc") $(cut -d' ' -f1 "$TMP/bs.rc") $(attr $S/writeback_batch_size)"
-check_eq "all 512 pages written back" "512 512" \
+check_eq "all 2048 pages written back" "2048 2048" \
 	"$(field 1 $S/bd_stat) $(field 3 $S/bd_stat)"
-check_eq "content" "$(sha256 "$TMP/big4")" "$(sha256 $DEV 2)"
+check_eq "content" "$(sha256 "$TMP/big4")" "$(sha256 $DEV 8)"
 check "reset" attr_write 1 $S/reset
 ktap_finish
