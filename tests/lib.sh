@@ -160,6 +160,32 @@ sha256() {
 # make_data FILE MIB: MIB MiB of random (incompressible) data
 make_data() { head -c "$(($2 * 1024 * 1024))" /dev/urandom >"$1"; }
 
+# wr VAL FILE: write VAL to FILE (no fork: this guest is slow); sets WR
+# to "ok" or to the error text of the failed write ("Invalid argument")
+wr() {
+	if { echo "$1" >"$2"; } 2>"$TMP/wr.$BASHPID"; then
+		WR=ok
+	else
+		read -r WR <"$TMP/wr.$BASHPID"
+		WR=${WR##*: }
+	fi
+}
+# check_wr DESC EXPECTED VAL FILE
+check_wr() { wr "$3" "$4"; check_eq "$1" "$2" "$WR"; }
+# bd: bd_stat of the device under test ($S, its sysfs directory) as
+# "COUNT READS WRITES"
+bd() {
+	local c r w
+	read -r c r w <$S/bd_stat
+	echo "$c $r $w"
+}
+# check_bd DESC "COUNT READS WRITES": bd_stat of $S, exactly
+check_bd() {
+	local c r w
+	read -r c r w <$S/bd_stat
+	check_eq "$1" "$2" "$c $r $w"
+}
+
 # attr FILE: a sysfs attribute's value (empty and status 1 if unreadable)
 attr() { cat "$1" 2>/dev/null; }
 

@@ -18,18 +18,6 @@ DEV=/dev/rzram0
 MIB=2
 P=4096
 
-# bd: bd_stat as "COUNT READS WRITES"
-bd() {
-	local c r w
-	read -r c r w <$S/bd_stat
-	echo "$c $r $w"
-}
-# check_bd DESC "COUNT READS WRITES": bd_stat, exactly
-check_bd() {
-	local c r w
-	read -r c r w <$S/bd_stat
-	check_eq "$1" "$2" "$c $r $w"
-}
 stored() { echo $(($(field 1 $S/mm_stat) / P)); }
 # put FILE PAGE: write FILE over the image and the device at PAGE
 put() {

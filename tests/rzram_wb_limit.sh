@@ -16,30 +16,6 @@ ktap_plan 83
 S=/sys/block/rzram0
 DEV=/dev/rzram0
 
-# wr VAL FILE: write VAL to FILE (no fork: this guest is slow); sets WR
-# to "ok" or to the error text of the failed write ("Invalid argument")
-wr() {
-	if { echo "$1" >"$2"; } 2>"$TMP/wr.$BASHPID"; then
-		WR=ok
-	else
-		read -r WR <"$TMP/wr.$BASHPID"
-		WR=${WR##*: }
-	fi
-}
-# check_wr DESC EXPECTED VAL FILE
-check_wr() { wr "$3" "$4"; check_eq "$1" "$2" "$WR"; }
-# bd: bd_stat as "COUNT READS WRITES"
-bd() {
-	local c r w
-	read -r c r w <$S/bd_stat
-	echo "$c $r $w"
-}
-# check_bd DESC "COUNT READS WRITES": bd_stat, exactly
-check_bd() {
-	local c r w
-	read -r c r w <$S/bd_stat
-	check_eq "$1" "$2" "$c $r $w"
-}
 EIO="Input/output error"
 
 modprobe zsmalloc 2>/dev/null

@@ -25,24 +25,6 @@ DEV=/dev/rzram0
 MIB=2
 NR=512
 
-# wr VAL FILE: write VAL to FILE (no fork: this guest is slow); sets WR
-# to "ok" or to the error text of the failed write ("Invalid argument")
-wr() {
-	if { echo "$1" >"$2"; } 2>"$TMP/wr.$BASHPID"; then
-		WR=ok
-	else
-		read -r WR <"$TMP/wr.$BASHPID"
-		WR=${WR##*: }
-	fi
-}
-# check_wr DESC EXPECTED VAL FILE
-check_wr() { wr "$3" "$4"; check_eq "$1" "$2" "$WR"; }
-# check_bd DESC "COUNT READS WRITES": bd_stat, exactly
-check_bd() {
-	local c r w
-	read -r c r w <$S/bd_stat
-	check_eq "$1" "$2" "$c $r $w"
-}
 
 modprobe zsmalloc 2>/dev/null
 check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"

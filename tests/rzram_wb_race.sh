@@ -45,30 +45,6 @@ DEV=/dev/rzram0
 P=4096
 RACE_SECS=${RACE_SECS:-45}
 
-# wr VAL FILE: write VAL to FILE (no fork: this guest is slow); sets WR
-# to "ok" or to the error text of the failed write ("Invalid argument")
-wr() {
-	if { echo "$1" >"$2"; } 2>"$TMP/wr.$BASHPID"; then
-		WR=ok
-	else
-		read -r WR <"$TMP/wr.$BASHPID"
-		WR=${WR##*: }
-	fi
-}
-# check_wr DESC EXPECTED VAL FILE
-check_wr() { wr "$3" "$4"; check_eq "$1" "$2" "$WR"; }
-# bd: bd_stat as "COUNT READS WRITES"
-bd() {
-	local c r w
-	read -r c r w <$S/bd_stat
-	echo "$c $r $w"
-}
-# check_bd DESC "COUNT READS WRITES": bd_stat, exactly
-check_bd() {
-	local c r w
-	read -r c r w <$S/bd_stat
-	check_eq "$1" "$2" "$c $r $w"
-}
 # The three I/O loops work on one 16-page (64 KiB) chunk per iteration,
 # chunk i % 8 of their 128 pages, so that they come round often.
 # chunk_is CHUNK FILE K: 64 KiB chunk CHUNK of the device equals chunk K
