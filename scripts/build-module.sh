@@ -8,7 +8,9 @@ set -euo pipefail
 variant=${1:-debug}
 shift || true
 kdir=$(bash "$RZRAM_TOP/scripts/build-kernel.sh" "$variant")
-out=$RZRAM_CACHE/module-$variant
+# RZRAM_MODULE_OUT: another output directory, so builds from several
+# checkouts (git worktrees) do not overwrite each other.
+out=${RZRAM_MODULE_OUT:-$RZRAM_CACHE/module-$variant}
 mkdir -p "$out"
 rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.ko' \
 	--exclude '.*.cmd' --exclude '*.mod*' --exclude 'modules.order' \
