@@ -3,7 +3,7 @@
 # make KDIR=...   build against any Rust-enabled kernel build tree
 # make check      run the functional tests in QEMU on the debug kernel
 # make demo       build the plain kernel and run the writeback demo
-# make bench      run the benchmarks on the plain kernel
+# make bench      run the benchmarks on the plain kernel (QUICK=1: one repetition)
 # make clippy     build with CLIPPY=1
 # make fmt        rustfmt with the kernel's .rustfmt.toml
 
@@ -40,4 +40,4 @@ demo:
 	bash $(SCRIPTS)/demo.sh
 
 bench:
-	bash $(SCRIPTS)/bench.sh
+	QUICK=$(QUICK) bash $(SCRIPTS)/bench.sh

@@ -1,36 +1,109 @@
 #!/usr/bin/env bash
-# Writeback benchmark: REPS runs of each variant in ONE boot of the plain
-# kernel, medians and ratios against in-tree zram.
-# usage: bench.sh [REPS] [PAGES]   (defaults 5, 100001)
-# BENCH_VARIANTS: comma separated subset of the variants below.
+# The benchmark (make bench): in-tree zram 6.12 against rzram, and both
+# against the raw backing disk, in ONE boot of the plain kernel under QEMU
+# (TCG), with the backing disks attached with cache=none.  Cases, each in
+# a guest program tests/bench_*.sh (not in TEST_PROGS):
+#   raw   fio bounds of the backing disk, and a dd round trip
+#   wb    writeback: seed scenario (+ its read-back), compressible idle
+#         data, fragmented backing device, batch sizes, design knobs
+#   rb    read-back of written-back pages (dd 1M/4K, fio QD1/QD16, buffered)
+#   fe    front-end fio, no backing device
+#   mem   mm_stat per dataset, slot table bytes per slot
+#   swap  swap-in and swapoff of written-back pages
+# Prints a Markdown table per case, writes every raw sample to
+# docs/bench-results.json, the report to docs/benchmarks.md and plots to
+# docs/*.png (python3-matplotlib, installed with apt-get when missing).
+#
+# usage: bench.sh            (make bench)           5 repetitions
+#        QUICK=1 bench.sh    (make bench QUICK=1)   1 repetition, same sizes
+# Environment: BENCH_REPS, BENCH_CASES (comma separated subset of the cases
+# above, in that order), BENCH_SEED_PAGES, BENCH_PAGES, BENCH_RAW_MIB,
+# BENCH_FIO_IOS, BENCH_FE_MIB, BENCH_SWAP_MIB (see tests/bench_lib.sh),
+# RZRAM_DISK_CACHE (default none), BENCH_OUT (default docs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=${1:-5}
-pages=${2:-100001}
-variants=${BENCH_VARIANTS:-zram,rzram,rzram-noplug,rzram-nocontig,rzram-noplug-nocontig}
+top=$PWD
+quick=${QUICK:-0}
+[ "$quick" = 0 ] || quick=1
+reps=${BENCH_REPS:-$([ $quick = 1 ] && echo 1 || echo 5)}
+cases=${BENCH_CASES:-raw,wb,rb,fe,mem,swap}
+cache=${RZRAM_DISK_CACHE:-none}
+outdir=${BENCH_OUT:-docs}
+start=$(date +%s)
+
 bash scripts/setup.sh
+if ! python3 -c 'import matplotlib' 2>/dev/null; then
+	echo "bench: installing python3-matplotlib for the plots"
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-matplotlib
+fi
 ko=$(bash scripts/build-module.sh plain)
-log=$(mktemp)
+
+work=$(mktemp -d /tmp/rzram-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+gcc -static -O2 -Wall -o "$work/benchtool" scripts/bench/benchtool.c
+
+progs=()
+for c in ${cases//,/ }; do
+	[ -f tests/bench_$c.sh ] || { echo "bench: no case $c (tests/bench_$c.sh)" >&2; exit 2; }
+	progs+=(bench_$c)
+done
+
+env=(BENCH_REPS=$reps)
+for v in BENCH_SEED_PAGES BENCH_PAGES BENCH_RAW_MIB BENCH_FIO_IOS BENCH_FE_MIB BENCH_SWAP_MIB; do
+	[ -n "${!v:-}" ] && env+=("$v=${!v}")
+done
+cmd="make bench"
+[ $quick = 1 ] && cmd="make bench QUICK=1"
+extra_env=$(printf '%s ' "${env[@]}" ${BENCH_CASES:+BENCH_CASES=$BENCH_CASES})
+case "$extra_env" in "BENCH_REPS=$reps ") ;; *) cmd="$extra_env$cmd" ;; esac
+
+other_qemu=$(pgrep -c qemu-system || true)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+log=$work/run.log
 rc=0
-RZRAM_APPEND="WB_PAGES=$pages WB_REPS=$reps WB_VARIANTS=$variants WB_VERIFY=0 rzram_timeout=7000" \
+# the guest's per-program timeout and the whole run's: generous, the full
+# run takes about an hour under TCG
+RZRAM_APPEND="${env[*]} rzram_timeout=7200" \
 RZRAM_QEMU_ARGS="-m 3G" \
-	bash scripts/run-tests.sh --kernel plain --module "$ko" --timeout 7200 demo_writeback | tee "$log" || rc=$?
-# run-tests.sh names its results file on its "run-tests: logs:" line
+RZRAM_DISK_CACHE=$cache \
+RZRAM_EXTRA_FILES="$work/benchtool" \
+	bash scripts/run-tests.sh --kernel plain --module "$ko" --timeout $((600 + reps * 2400)) \
+		"${progs[@]}" | tee "$log" || rc=$?
 res=$(sed -n 's/^run-tests: logs: [^ ]* //p' "$log" | tail -n1)
-[ -f "$res" ] || { echo "${0##*/}: no results file" >&2; exit 1; }
+[ -f "$res" ] || { echo "bench: no results file" >&2; exit 1; }
+elapsed=$(($(date +%s) - start))
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit (plus uncommitted changes)"
+python3 - "$work/meta.json" <<EOF
+import json, sys
+json.dump({
+    "command": "$cmd",
+    "date": "$(date -u +%Y-%m-%dT%H:%MZ)",
+    "commit": "$commit",
+    "cache": "$cache",
+    "host_cpu": "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)",
+    "host_cpus": $(nproc),
+    "qemu": "$(qemu-system-x86_64 --version | head -n1 | awk '{print $4}')",
+    "load_before": "$load_before",
+    "load_after": "$(cut -d' ' -f1-3 /proc/loadavg)",
+    "other_qemu": "$other_qemu",
+    "elapsed_s": $elapsed,
+    "results_log": "$res",
+}, open(sys.argv[1], "w"))
+EOF
+mkdir -p "$outdir"
+cp "$res" "$work/results.log"
+prc=0
+python3 scripts/bench/report.py --results "$res" --meta "$work/meta.json" \
+	--json "$outdir/bench-results.json" --md "$outdir/benchmarks.md" --plots "$outdir" || prc=$?
 echo
-echo "command: BENCH_VARIANTS=$variants scripts/bench.sh $reps $pages   (results: $res)"
-grep -o 'result: .*' "$res" | awk '
-	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-	  n[f["variant"]]++; t[f["variant"], n[f["variant"]]] = f["secs"]; order[f["variant"]] = NR }
-	function median(v,   k, m, a, i, j, x) {
-		m = n[v]; for (i = 1; i <= m; i++) a[i] = t[v, i]
-		for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
-		return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-	}
-	END {
-		base = median("zram")
-		printf "| variant | runs | median s | zram/variant |\n|---|---|---|---|\n"
-		for (v in n) printf "| %s | %d | %.2f | %.1fx |\n", v, n[v], median(v), base / median(v)
-	}'
-exit $rc
+echo "bench: $cmd took ${elapsed}s (guest run and build), cache=$cache, results $res"
+echo "bench: wrote $outdir/bench-results.json $outdir/benchmarks.md $outdir/bench-*.png"
+if [ $rc != 0 ] || [ $prc != 0 ]; then
+	echo "bench: FAILED (guest run exit $rc, report exit $prc): see above" >&2
+	exit 1
+fi

@@ -18,7 +18,11 @@
 #               TEST_PROGS of tests/Makefile
 #
 # Environment: RZRAM_APPEND (extra kernel command line), RZRAM_QEMU_ARGS
-# (extra QEMU arguments, split on spaces), for experiments.
+# (extra QEMU arguments, split on spaces), for experiments.  For the
+# benchmark (scripts/bench.sh): RZRAM_DISK_CACHE (QEMU cache mode of both
+# disks, default unsafe; none = O_DIRECT on the host, like a real disk),
+# RZRAM_VDA_SIZE (size of /dev/vda, default 1G), RZRAM_EXTRA_FILES (more
+# files for /lib/rzram/ in the guest, split on spaces).
 #
 # The guest gets /dev/vda (1 GiB) and /dev/vdb (64 MiB), sparse raw images.
 # Logs go to $RZRAM_CACHE/logs/<timestamp>-<kernel>/: console.log (serial 0:
@@ -121,8 +125,13 @@ if [ -n "$module" ]; then
 	cp "$module" "$logdir/rzram.ko"
 	extra+=("$logdir/rzram.ko")
 fi
+for f in ${RZRAM_EXTRA_FILES:-}; do
+	[ -f "$f" ] || { echo "run-tests: extra file $f not found" >&2; exit 1; }
+	extra+=("$(realpath "$f")")
+done
+disk_cache=${RZRAM_DISK_CACHE:-unsafe}
 "$RZRAM_TOP/scripts/mkinitramfs.sh" "$initramfs" "$kdir" ${extra[@]+"${extra[@]}"}
-truncate -s 1G "$logdir/vda.img"
+truncate -s "${RZRAM_VDA_SIZE:-1G}" "$logdir/vda.img"
 truncate -s 64M "$logdir/vdb.img"
 : >"$console"
 : >"$results"
@@ -148,9 +157,9 @@ qemu=(
 	-kernel "$bzimage" -initrd "$initramfs" -append "${cmdline[*]}"
 	-chardev file,id=con,path="$console" -serial chardev:con
 	-chardev file,id=res,path="$results" -serial chardev:res
-	-drive file="$logdir/vda.img",format=raw,if=none,id=vda,cache=unsafe
+	-drive file="$logdir/vda.img",format=raw,if=none,id=vda,cache=$disk_cache
 	-device virtio-blk-pci,drive=vda
-	-drive file="$logdir/vdb.img",format=raw,if=none,id=vdb,cache=unsafe
+	-drive file="$logdir/vdb.img",format=raw,if=none,id=vdb,cache=$disk_cache
 	-device virtio-blk-pci,drive=vdb
 	${RZRAM_QEMU_ARGS:-}
 )
