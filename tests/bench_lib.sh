@@ -19,7 +19,7 @@
 #	BENCH_RAW_MIB     bytes of each raw-device fio job, MiB (64)
 #	BENCH_FIO_IOS     I/Os of each random-read fio job on written-back pages (2048)
 #	BENCH_FE_MIB      bytes of each front-end fio job, MiB (16)
-#	BENCH_SWAP_MIB    memory the swap-in case pushes out to swap, MiB (64)
+#	BENCH_SWAP_MIB    memory the swap-in case pushes out past free memory, MiB (32)
 
 BT=/lib/rzram/benchtool
 P=/sys/module/rzram/parameters
@@ -34,7 +34,7 @@ NPAGES=$(((NPAGES + 255) / 256 * 256))   # whole MiB for the dd reads
 RAW_MIB=${BENCH_RAW_MIB:-64}
 FIO_IOS=${BENCH_FIO_IOS:-2048}
 FE_MIB=${BENCH_FE_MIB:-16}
-SWAP_MIB=${BENCH_SWAP_MIB:-64}
+SWAP_MIB=${BENCH_SWAP_MIB:-32}
 BENCH_FAILS=0
 
 # ---- output ------------------------------------------------------------
@@ -196,9 +196,12 @@ cmp_file() {
 # touches a block first
 prefill() {
 	[ -f $W/prefilled ] && return 0
+	local sect
+	read -r sect </sys/block/$BNAME/size
 	m_begin
-	dd if=/dev/zero of=$BDISK bs=1M oflag=direct status=none
-	m_end case prefill variant raw rep 1 bytes $(($(cat /sys/block/$BNAME/size) * 512))
+	dd if=/dev/zero of=$BDISK bs=1M count=$((sect >> 11)) oflag=direct status=none ||
+		bench_fail "prefill of $BDISK"
+	m_end case prefill variant raw rep 1 bytes $((sect * 512))
 	: >$W/prefilled
 }
 

@@ -5,8 +5,10 @@
 # disk) is the only swap.  The guest's free memory is first taken down with
 # reserved huge pages (unswappable), so that a process (benchtool swapper)
 # filling free memory plus BENCH_SWAP_MIB MiB with random words pushes that
-# much out to swap.  Then "idle all" and "writeback idle"; the huge pages
-# are released, and either
+# much out to swap.  Then the process pages out whatever of it is still
+# resident (MADV_PAGEOUT), so that all of its memory is in swap (reclaim
+# also swaps out tmpfs pages, the initramfs's, and not only the process's),
+# "idle all" and "writeback idle"; the huge pages are released, and either
 #   touch    the process reads every word back and compares it with its
 #            generator (timed: swap-in of the written-back pages), or
 #   swapoff  swapoff is timed (it reads every swapped page back in), then
@@ -21,7 +23,7 @@ at_exit "echo 0 >/proc/sys/vm/nr_hugepages; swapoff -a 2>/dev/null"
 mi() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
 # squeeze: reserve huge pages until about FREE_MIB MiB stay available
-FREE_MIB=96
+FREE_MIB=48
 squeeze() {
 	local avail hp n
 	avail=$(mi MemAvailable)
@@ -56,6 +58,14 @@ swapin() {
 				swapped=$(($(mi SwapTotal) - $(mi SwapFree)))
 				m_end case swap_fill variant $v rep $rep mode $mode mib $mib swapped_kb $swapped \
 					hugepages $(cat /proc/sys/vm/nr_hugepages)
+				echo pageout >&"${SW[1]}"
+				read -r -t 900 line <&"${SW[0]}"
+				swapped=$(($(mi SwapTotal) - $(mi SwapFree)))
+				local vmswap=$(awk '/^VmSwap:/ { print $2 }' /proc/$pid/status)
+				emit case swap_pageout variant $v rep $rep mode $mode reply "$line" \
+					swapped_kb $swapped vmswap_kb $vmswap
+				[ "$vmswap" -ge $((mib * 1024 * 9 / 10)) ] ||
+					bench_fail "$v: only $vmswap kB of the process's $mib MiB in swap"
 				echo all >$s/idle
 				m_begin $s
 				writeback $dev idle
@@ -65,12 +75,14 @@ swapin() {
 					m_begin $s
 					echo touch >&"${SW[1]}"
 					read -r -t 900 line <&"${SW[0]}"
-					m_end case swap_touch variant $v rep $rep mib $mib swapped_kb $swapped reply "$line"
+					m_end case swap_touch variant $v rep $rep mib $mib swapped_kb $swapped \
+						vmswap_kb $vmswap pages $((vmswap / 4)) reply "$line"
 					swapoff /dev/$dev || bench_fail "$v: swapoff"
 				else
 					m_begin $s
 					swapoff /dev/$dev || bench_fail "$v: swapoff"
-					m_end case swap_off variant $v rep $rep mib $mib swapped_kb $swapped
+					m_end case swap_off variant $v rep $rep mib $mib swapped_kb $swapped \
+						vmswap_kb $vmswap pages $((swapped / 4))
 					echo touch >&"${SW[1]}"
 					read -r -t 900 line <&"${SW[0]}"
 					emit case swap_check variant $v rep $rep reply "$line"

@@ -19,8 +19,10 @@
  *   benchtool swapper MIB SEED
  *       map MIB MiB of anonymous memory (no THP), fill it with random
  *       words, print "ready", then serve commands on stdin, one a line:
- *       touch  read every word back and compare it with the generator,
- *              print "touch usec=N pages=N bad=N"
+ *       pageout  madvise(MADV_PAGEOUT) the whole mapping: every page still
+ *                resident goes out to swap now; print "pageout usec=N"
+ *       touch    read every word back and compare it with the generator,
+ *                print "touch usec=N pages=N bad=N"
  *       quit   exit (status 1 if any check found a bad word)
  */
 #define _GNU_SOURCE
@@ -33,6 +35,10 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
 
 #define PG 4096UL
 
@@ -214,6 +220,13 @@ static int cmd_swapper(unsigned long mib, uint64_t seed)
 			fflush(stdout);
 			if (bad)
 				status = 1;
+		} else if (!strncmp(line, "pageout", 7)) {
+			uint64_t t0 = now_us();
+
+			if (madvise(mem, len, MADV_PAGEOUT))
+				die("madvise(MADV_PAGEOUT)");
+			printf("pageout usec=%llu\n", (unsigned long long)(now_us() - t0));
+			fflush(stdout);
 		} else if (!strncmp(line, "quit", 4)) {
 			break;
 		}

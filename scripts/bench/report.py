@@ -82,6 +82,19 @@ def fio_pct(r, p="99.000000"):
 
 
 def fio_cpu_us_per_io(r):
+    """CPU of fio's job threads (user + system, which includes the
+    synchronous driver work done in the submitting thread) per I/O."""
+    j = fio_job(r)
+    n = fio_ios(r)
+    if not j or not n:
+        return float("nan")
+    cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100 * j["job_runtime"] / 1000
+    return cpu * 1e6 / n
+
+
+def sys_cpu_us_per_io(r):
+    """CPU of the whole guest (/proc/stat) during the fio run, fio's start
+    and exit included, per I/O."""
     n = fio_ios(r)
     return cpu_s(r) * 1e6 / n if n else float("nan")
 
@@ -277,7 +290,8 @@ def build(samples, meta):
     out()
     out(f"### 2a. Seed scenario: {cfg.get('seed_pages')} random pages")
     out()
-    out("zram 6.12 `huge` (writes every page, page 0 included), rzram `page_indexes=1-100000` "
+    sp = int(cfg.get("seed_pages") or 0)
+    out(f"zram 6.12 `huge` (writes every page, page 0 included), rzram `page_indexes=1-{sp - 1}` "
         "and rzram `huge`. Raw bound: dd of the same bytes, 1 MiB O_DIRECT, to the backing disk.")
     out()
     R.op_table("wb_seed", ["zram", "rzram", "rzram-huge", "raw"], raw=raw_w, per_page_from_bd="writes")
@@ -375,13 +389,13 @@ def build(samples, meta):
             meds[v] = med(iops)
             rows.append([v, len(rs), fmt(iops, 0), fmt(stat([fio_pct(r) for r in rs]), 0),
                          fmt(stat([fio_pct(r, '50.000000') for r in rs]), 0),
-                         fmt(stat([fio_cpu_us_per_io(r) for r in rs]), 1),
+                         fmt(stat([sys_cpu_us_per_io(r) for r in rs]), 1),
                          fmt(stat([r['d_r_ios'] for r in rs]), 0)])
         for row in rows:
             v = row[0]
             row.append(ratio(meds[v], meds.get("zram", float("nan"))))
             row.append(ratio(meds[v], meds.get("raw", float("nan"))) if v != "raw" else "")
-        R.table(["variant", "runs", "IOPS", "p99 µs", "p50 µs", "CPU µs/IO", "disk reads",
+        R.table(["variant", "runs", "IOPS", "p99 µs", "p50 µs", "guest CPU µs/IO", "disk reads",
                  "variant / zram (IOPS)", "variant / raw (IOPS)"], rows)
 
     # ---- 4. swap
@@ -401,18 +415,21 @@ def build(samples, meta):
         R.op_table(case, ["zram", "rzram"],
                    per_page_from_bd="writes" if case == "swap_wb" else
                    ("reads" if case in ("swap_touch", "swap_off") else None))
-    rs = R.by.get("swap_fill", [])
+    rs = R.by.get("swap_pageout", [])
     if rs:
-        out(f"Swapped per run: {fmt(stat([r['swapped_kb'] / 1024 for r in rs]), 1)} MiB "
-            f"(process {fmt(stat([r['mib'] for r in rs]), 0)} MiB).")
+        out(f"Per run: process {fmt(stat([r['vmswap_kb'] / 1024 for r in rs]), 1)} MiB in swap after "
+            f"MADV_PAGEOUT, swap used in all {fmt(stat([r['swapped_kb'] / 1024 for r in rs]), 1)} MiB "
+            f"(process size {fmt(stat([r['mib'] for r in R.by.get('swap_fill', [])]), 0)} MiB). "
+            "guest CPU in the tables is /proc/stat's, per run.")
         out()
 
     # ---- 5. front-end
     out(f"## 5. Front-end fio (no backing device, {cfg.get('fe_mib')} MiB per job, O_DIRECT, psync)")
     out()
     out("**rzram does no block-layer I/O accounting (no bio_start_io_acct / bio_end_io_acct); zram does, "
-        "and its cost is included in zram's figures.** CPU µs/IO = (user+system+irq+softirq time of the "
-        "whole guest during the job) / I/Os.")
+        "and its cost is included in zram's figures.** CPU µs/IO = user+system time of fio's job threads "
+        "(fio's usr_cpu and sys_cpu over job_runtime) per I/O; the drivers do their work in the submitting "
+        "thread here (no backing device).")
     out()
     rows = []
     keys = []
