@@ -134,18 +134,37 @@ load_modules() {
 	[ -e /sys/module/rzram ] || insmod /lib/rzram/rzram.ko || ktap_abort "no rzram"
 	at_exit "[ ! -e /sys/module/rzram ] || rmmod rzram"
 	[ -b /dev/zram0 ] && [ -b /dev/rzram0 ] || ktap_abort "no /dev/zram0 or /dev/rzram0"
-	knobs 1 1 1
+	# The design knobs (module parameters writable at run time) and their
+	# defaults.  rb_chain and wb_bio_pages are newer than some versions of
+	# the module: without them, their variants are skipped.
+	local f
+	KNOB_DEFAULT=()
+	for f in $P/*; do
+		case $(stat -c %A "$f") in ?rw*) KNOB_DEFAULT[${f##*/}]=$(cat "$f") ;; esac
+	done
+	HAVE_RB_CHAIN=0
+	[ -e $P/rb_chain ] && HAVE_RB_CHAIN=1
+	HAVE_BIO_PAGES=0
+	[ -e $P/wb_bio_pages ] && HAVE_BIO_PAGES=1
+	variant_knobs rzram
 }
 
+declare -A KNOB_DEFAULT
 HAVE_RB_CHAIN=0
-[ -e $P/rb_chain ] && HAVE_RB_CHAIN=1
-# knobs PLUG CONTIG RB_CHAIN: rzram's design knobs (rb_chain only where
-# the module has it)
-knobs() {
-	[ -e $P/wb_plug ] || return 0
-	echo "$1" >$P/wb_plug
-	echo "$2" >$P/wb_contig
-	[ $HAVE_RB_CHAIN = 1 ] && echo "$3" >$P/rb_chain
+HAVE_BIO_PAGES=0
+# variant_knobs VARIANT: rzram's knobs for a variant name, all at their
+# defaults but those the name turns off: noplug (wb_plug=0), nocontig
+# (wb_contig=0), bio1 (wb_bio_pages=1: one bio per page), rbold
+# (rb_chain=0: reads of written-back pages through the worker)
+variant_knobs() {
+	local k
+	for k in "${!KNOB_DEFAULT[@]}"; do
+		echo "${KNOB_DEFAULT[$k]}" >$P/$k
+	done
+	case $1 in *noplug*) echo 0 >$P/wb_plug ;; esac
+	case $1 in *nocontig*) echo 0 >$P/wb_contig ;; esac
+	case $1 in *bio1*) [ $HAVE_BIO_PAGES = 1 ] && echo 1 >$P/wb_bio_pages ;; esac
+	case $1 in *rbold*) [ $HAVE_RB_CHAIN = 1 ] && echo 0 >$P/rb_chain ;; esac
 	return 0
 }
 
@@ -227,9 +246,10 @@ writeback() {
 bench_init() {
 	load_modules
 	prefill
-	diag "reps=$REPS seed_pages=$SEED_PAGES pages=$NPAGES raw_mib=$RAW_MIB fio_ios=$FIO_IOS fe_mib=$FE_MIB swap_mib=$SWAP_MIB rb_chain=$HAVE_RB_CHAIN"
+	diag "reps=$REPS seed_pages=$SEED_PAGES pages=$NPAGES raw_mib=$RAW_MIB fio_ios=$FIO_IOS fe_mib=$FE_MIB swap_mib=$SWAP_MIB rb_chain=$HAVE_RB_CHAIN wb_bio_pages=$HAVE_BIO_PAGES"
 	emit case config reps $REPS seed_pages $SEED_PAGES pages $NPAGES raw_mib $RAW_MIB \
 		fio_ios $FIO_IOS fe_mib $FE_MIB swap_mib $SWAP_MIB have_rb_chain $HAVE_RB_CHAIN \
+		have_bio_pages $HAVE_BIO_PAGES \
 		kernel "$(uname -r)" cpus "$(nproc)" mem_kib "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" \
 		disk "$BNAME" disk_bytes $(($(cat /sys/block/$BNAME/size) * 512)) \
 		params "$(cd $P && for f in *; do printf '%s=%s ' "$f" "$(cat $f)"; done)"

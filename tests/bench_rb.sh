@@ -65,7 +65,7 @@ readback() {
 				rb_set raw $BNAME $rep
 				continue
 			fi
-			knobs 1 1 1
+			variant_knobs rzram
 			setup $dev || continue
 			fill $dev $DATA || bench_fail "$v: fill"
 			writeback $dev "$(wb_cmd $v $pages)"
@@ -77,10 +77,15 @@ readback() {
 				order="1 0"
 				[ $((rep % 2)) = 0 ] && order="0 1"
 				for o in $order; do
-					knobs 1 1 $o
-					if [ $o = 1 ]; then rb_set rzram $dev $rep; else rb_set rzram-rbold $dev $rep; fi
+					if [ $o = 1 ]; then
+						variant_knobs rzram
+						rb_set rzram $dev $rep
+					else
+						variant_knobs rzram-rbold
+						rb_set rzram-rbold $dev $rep
+					fi
 				done
-				knobs 1 1 1
+				variant_knobs rzram
 			fi
 			reset_dev $dev
 		done

@@ -40,7 +40,7 @@ swapin() {
 		for v in zram rzram; do
 			for mode in touch swapoff; do
 				dev=$(dev_of $v) s=/sys/block/$dev
-				knobs 1 1 1
+				variant_knobs rzram
 				setup $dev || continue
 				mkswap /dev/$dev >/dev/null || { bench_fail "$v: mkswap"; continue; }
 				swapon /dev/$dev || { bench_fail "$v: swapon"; continue; }

@@ -17,21 +17,14 @@
 #             second writeback goes into the holes); zram, rzram and rzram
 #             with each writeback knob off
 #   wb_batch  rzram writeback_batch_size 1 8 32 64 256 1024, and the knob
-#             matrix wb_plug x wb_contig at 32, BENCH_PAGES random pages on a
+#             matrix wb_plug x wb_contig at 32 (and wb_bio_pages=1 where the
+#             module has it), BENCH_PAGES random pages on a
 #             fresh bitmap each time (the pages are rewritten between
 #             samples, which frees their blocks); zram as reference
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/bench_lib.sh"
 ktap_plan 4
 bench_init
-
-# variant knobs: rzram-noplug, rzram-nocontig, rzram-noplug-nocontig
-variant_knobs() {
-	local plug=1 contig=1
-	case $1 in *noplug*) plug=0 ;; esac
-	case $1 in *nocontig*) contig=0 ;; esac
-	knobs $plug $contig 1
-}
 
 wb_seed() {
 	local rep v dev cmd s pages=$SEED_PAGES
@@ -43,7 +36,7 @@ wb_seed() {
 			zram|rzram-huge) cmd=huge ;;
 			*) cmd="page_indexes=1-$((pages - 1))" ;;
 			esac
-			knobs 1 1 1
+			variant_knobs rzram
 			setup $dev || continue
 			m_begin $s
 			fill $dev $DATA || bench_fail "$v: fill"
@@ -68,7 +61,7 @@ wb_idle() {
 	for rep in $(seq 1 $REPS); do
 		for v in zram rzram; do
 			dev=$(dev_of $v) s=/sys/block/$dev
-			knobs 1 1 1
+			variant_knobs rzram
 			setup $dev || continue
 			fill $dev $DATA || bench_fail "$v: fill"
 			emit case mm_idle variant $v rep $rep mm_stat "$(tr -s ' ' <$s/mm_stat)"
@@ -113,6 +106,7 @@ wb_batch() {
 	local rep v dev s pages=$NPAGES list i b cmd
 	data random $pages 5 || return
 	local all="b1 b8 b32 b64 b256 b1024 noplug nocontig noplug-nocontig"
+	[ $HAVE_BIO_PAGES = 1 ] && all+=" bio1"
 	for rep in $(seq 1 $REPS); do
 		# zram 6.12: one page at a time, no batch size
 		setup zram0 || continue
@@ -143,7 +137,7 @@ wb_batch() {
 			*) m_end case wb_knobs variant rzram-$v rep $rep pages $pages cmd "$cmd" batch $b ;;
 			esac
 		done
-		knobs 1 1 1
+		variant_knobs rzram
 		echo 32 >$s/writeback_batch_size
 		# the knob matrix's all-on point is b32 above
 		verify rzram0 $DATA $pages "wb_batch rzram rep $rep"

@@ -356,9 +356,10 @@ def build(samples, meta):
         r2 = dict(r)
         r2["case"] = "wb_knobs"
         R.by["wb_knobs"].append(r2)
-    R.op_table("wb_knobs", ["zram", "rzram", "rzram-noplug", "rzram-nocontig", "rzram-noplug-nocontig"],
-               per_page_from_bd="writes")
-    out("(rzram = wb_plug=1 wb_contig=1, the default; the others turn one or both off.)")
+    R.op_table("wb_knobs", ["zram", "rzram", "rzram-noplug", "rzram-nocontig", "rzram-noplug-nocontig",
+                            "rzram-bio1"], per_page_from_bd="writes")
+    out("(rzram = every knob at its default (wb_plug=1 wb_contig=1, wb_bio_pages=0 where the module has it); "
+        "noplug = wb_plug=0, nocontig = wb_contig=0, bio1 = wb_bio_pages=1, one bio per page.)")
     out()
 
     # ---- 3. read-back
