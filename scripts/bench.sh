@@ -32,7 +32,11 @@ outdir=${BENCH_OUT:-docs}
 start=$(date +%s)
 
 bash scripts/setup.sh
-if ! python3 -c 'import matplotlib' 2>/dev/null; then
+# Debian's python3 (python3-matplotlib is installed for it), not whatever
+# python3 comes first on PATH
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+if ! $py -c 'import matplotlib' 2>/dev/null; then
 	echo "bench: installing python3-matplotlib for the plots"
 	SUDO=
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -78,7 +82,7 @@ elapsed=$(($(date +%s) - start))
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (plus uncommitted changes)"
-python3 - "$work/meta.json" <<EOF
+$py - "$work/meta.json" <<EOF
 import json, sys
 json.dump({
     "command": "$cmd",
@@ -98,7 +102,7 @@ EOF
 mkdir -p "$outdir"
 cp "$res" "$work/results.log"
 prc=0
-python3 scripts/bench/report.py --results "$res" --meta "$work/meta.json" \
+$py scripts/bench/report.py --results "$res" --meta "$work/meta.json" \
 	--json "$outdir/bench-results.json" --md "$outdir/benchmarks.md" --plots "$outdir" || prc=$?
 echo
 echo "bench: $cmd took ${elapsed}s (guest run and build), cache=$cache, results $res"

@@ -680,7 +680,7 @@ def main():
             json.dump({"meta": meta, "samples": samples}, f, indent=0)
             f.write("\n")
     R = build(samples, meta)
-    redraw = (f"python3 scripts/bench/report.py --from docs/{meta.get('json_name', 'bench-results.json')} "
+    redraw = (f"/usr/bin/python3 scripts/bench/report.py --from docs/{meta.get('json_name', 'bench-results.json')} "
               "--md docs/benchmarks.md --plots docs")
     if a.plots:
         try:
