@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The backing block device: exclusive open, batched page writes with
-//! reaped completions, and page reads.
+//! The backing block device: exclusive open, and batched page writes with
+//! reaped completions (reads are in `readback`).
 //!
 //! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)
 //! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
@@ -12,14 +12,13 @@ use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::{
     bindings, c_str,
     error::{from_err_ptr, to_result},
-    new_condvar, new_mutex,
+    new_condvar,
     page::PAGE_SIZE,
     prelude::*,
     static_lock_class,
     str::CString,
-    sync::{Arc, CondVar, Mutex},
+    sync::{Arc, CondVar},
     types::Opaque,
-    workqueue,
 };
 
 const SECTORS_PER_PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32 - 9;
@@ -44,7 +43,8 @@ unsafe impl Sync for BdevInner {}
 impl Drop for BdevInner {
     fn drop(&mut self) {
         // SAFETY: `file` is open (type invariant) and released once; no bio
-        // is in flight (every `Batch` and read job holds an `Arc` to us).
+        // is in flight (every `Batch` and `ReadSet` holds an `Arc` to us,
+        // and waits for its bios before dropping it).
         unsafe { bindings::fput(self.file.as_ptr()) };
     }
 }
@@ -92,43 +92,9 @@ impl BackingDev {
         self.inner.nr_pages
     }
 
-    /// Reads page-sized block `block` into `dst` (a whole page).
-    ///
-    /// Callable from a `submit_bio` handler: the read is issued and waited
-    /// for by a worker, since a bio submitted from inside `submit_bio` is
-    /// only dispatched after the handler returns.
-    pub(crate) fn read_page(&self, block: u64, dst: &mut [u8]) -> Result {
-        if block >= self.inner.nr_pages || dst.len() != PAGE_SIZE {
-            return Err(EINVAL);
-        }
-        let _noio = super::NoIoScope::new();
-        let job = Arc::pin_init(
-            pin_init!(ReadJob {
-                state <- new_mutex!(ReadState { page: None, result: None }, "rzram:read_job"),
-                done <- new_condvar!("rzram:read_job"),
-            }),
-            GFP_KERNEL,
-        )?;
-        let page = OwnedPage::alloc_noio()?;
-        let inner = self.inner.clone();
-        let worker_job = job.clone();
-        workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
-            let r = read_sync(&inner, block, &page);
-            let mut st = worker_job.state.lock();
-            st.page = Some(page);
-            st.result = Some(r);
-            worker_job.done.notify_all();
-        })?;
-        let mut st = job.state.lock();
-        while st.result.is_none() {
-            job.done.wait(&mut st);
-        }
-        let r = st.result.take().unwrap_or(Err(EIO));
-        if r.is_ok() {
-            let page = st.page.take().ok_or(EIO)?;
-            page.with(|src| dst.copy_from_slice(src));
-        }
-        r
+    /// The open block device, for bios.
+    pub(super) fn raw(&self) -> *mut bindings::block_device {
+        self.inner.bdev.as_ptr()
     }
 }
 
@@ -163,48 +129,6 @@ pub(crate) fn canonical_path(name: &CStr) -> Result<CString> {
         .and_then(super::cstr_prefix)
         .ok_or(EINVAL)?;
     Ok(s.to_cstring()?)
-}
-
-#[pin_data]
-struct ReadJob {
-    #[pin]
-    state: Mutex<ReadState>,
-    #[pin]
-    done: CondVar,
-}
-
-struct ReadState {
-    page: Option<OwnedPage>,
-    result: Option<Result>,
-}
-
-/// Reads `block` into `page` and waits.  Must not run inside a
-/// `submit_bio` handler.
-fn read_sync(bdev: &BdevInner, block: u64, page: &OwnedPage) -> Result {
-    // SAFETY: `bdev` is open; with a sleeping gfp the mempool-backed
-    // `fs_bio_set` allocation does not fail.
-    let bio = unsafe {
-        bindings::bio_alloc_bioset(
-            bdev.bdev.as_ptr(),
-            1,
-            ffi::rzram_opf_read(),
-            ffi::rzram_gfp_noio(),
-            &raw mut bindings::fs_bio_set,
-        )
-    };
-    if bio.is_null() {
-        return Err(ENOMEM);
-    }
-    // SAFETY: `bio` is ours with room for one vec; `page` stays alive
-    // until `submit_bio_wait` returns.
-    let ret = unsafe {
-        (*bio).bi_iter.bi_sector = block << SECTORS_PER_PAGE_SHIFT;
-        bindings::__bio_add_page(bio, page.as_raw(), PAGE_SIZE as u32, 0);
-        let ret = bindings::submit_bio_wait(bio);
-        bindings::bio_put(bio);
-        ret
-    };
-    to_result(ret)
 }
 
 /// A plug: bios submitted while it is started are held back and merged,

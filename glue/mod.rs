@@ -69,6 +69,12 @@ pub(crate) fn param_wb_plug() -> bool {
     unsafe { ffi::rzram_wb_plug() }
 }
 
+/// The `rb_chain` module parameter (writable at run time).
+pub(crate) fn param_rb_chain() -> bool {
+    // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
+    unsafe { ffi::rzram_rb_chain() }
+}
+
 /// The `wb_contig` module parameter (writable at run time).
 pub(crate) fn param_wb_contig() -> bool {
     // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
@@ -83,6 +89,7 @@ pub(crate) fn param_num_devices() -> u32 {
 pub(crate) mod bdev;
 pub(crate) mod class;
 pub(crate) mod irqlock;
+pub(crate) mod readback;
 
 /// While alive, allocations of this task do not start I/O to reclaim
 /// memory (`memalloc_noio_save`), as the block I/O path requires.
