@@ -320,9 +320,9 @@ impl Device {
             inc(&self.stats.huge_pages_since);
         }
         let mut slot = store.slots.lock(index)?;
+        // `free_slot` cleared every flag.
         self.free_slot(store, &mut slot);
-        let keep = slot.flags();
-        slot.set_flags(keep | flags);
+        slot.set_flags(flags);
         *slot.data() = content;
         drop(slot);
         inc(&self.stats.pages_stored);

@@ -93,17 +93,26 @@ pub(crate) mod readback;
 
 /// While alive, allocations of this task do not start I/O to reclaim
 /// memory (`memalloc_noio_save`), as the block I/O path requires.
+///
+/// `!Send`, and only ever created inside the guards of [`rwsem::RwSem`],
+/// which are `!Send` and release it after the semaphore, so scopes of one
+/// task nest and end in LIFO order.
 pub(crate) struct NoIoScope {
     flags: u32,
+    _not_send: core::marker::PhantomData<*mut ()>,
 }
 
 impl NoIoScope {
-    /// Enters the scope.
-    pub(crate) fn new() -> Self {
+    /// Enters the scope.  Private to `glue`: only the rwsem guards
+    /// create one.
+    fn new() -> Self {
         // SAFETY: Changes only the current task's allocation flags;
         // restored on drop, in LIFO order since the guard is scoped.
         let flags = unsafe { ffi::rzram_memalloc_noio_save() };
-        Self { flags }
+        Self {
+            flags,
+            _not_send: core::marker::PhantomData,
+        }
     }
 }
 
