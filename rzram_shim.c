@@ -197,3 +197,9 @@ void rzram_init_work_onstack(struct work_struct *work, work_func_t func) { INIT_
 
 void rzram_destroy_work_on_stack(struct work_struct *work);
 void rzram_destroy_work_on_stack(struct work_struct *work) { destroy_work_on_stack(work); }
+
+unsigned int rzram_bdev_max_segments(struct block_device *bdev);
+unsigned int rzram_bdev_max_segments(struct block_device *bdev) { return queue_max_segments(bdev_get_queue(bdev)); }
+
+unsigned int rzram_bdev_max_sectors(struct block_device *bdev);
+unsigned int rzram_bdev_max_sectors(struct block_device *bdev) { return queue_max_sectors(bdev_get_queue(bdev)); }

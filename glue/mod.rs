@@ -9,6 +9,7 @@
 //! types.
 
 pub(crate) mod bio;
+pub(crate) mod bioset;
 pub(crate) mod disk;
 pub(crate) mod ffi;
 pub(crate) mod sysfs;

@@ -20,7 +20,9 @@
 //!
 //! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
 
-use super::{bdev::BackingDev, bio::Segment, ffi, irqlock::IrqSpinLock, page::PageMut};
+use super::{
+    bdev::BackingDev, bio::Segment, bioset::BioSet, ffi, irqlock::IrqSpinLock, page::PageMut,
+};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::{
@@ -31,8 +33,6 @@ use kernel::{
 const SECTORS_PER_PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32 - 9;
 /// `BIO_MAX_VECS`.
 const BIO_MAX_VECS: usize = 256;
-/// Bios the bio_set keeps in reserve (`BIO_POOL_SIZE`).
-const POOL_SIZE: u32 = 2;
 
 /// What a [`ReadSet`] tells when a child bio completes.
 pub(crate) trait ReadDone: Sync {
@@ -40,51 +40,6 @@ pub(crate) trait ReadDone: Sync {
     /// Runs in the bio's completion context, possibly in interrupt
     /// context: it must not sleep.
     fn read_done(&self, first: u64, n: u32);
-}
-
-/// A bio_set (mempools of bios and bvecs, with a rescuer), exited on drop.
-///
-/// # Invariants
-///
-/// `bs` was initialised by `bioset_init`, at a fixed heap address.
-struct BioSet {
-    bs: KBox<Opaque<bindings::bio_set>>,
-}
-
-// SAFETY: A bio_set is used only through `bio_alloc_bioset`/`bio_put`
-// and the rescuer, which synchronise internally; it may move between
-// threads with its owner.
-unsafe impl Send for BioSet {}
-// SAFETY: As above.
-unsafe impl Sync for BioSet {}
-
-impl BioSet {
-    fn new(front_pad: u32) -> Result<Self> {
-        let bs = KBox::new(Opaque::<bindings::bio_set>::uninit(), GFP_KERNEL)?;
-        // SAFETY: `bs` is ours, writable and boxed (it never moves).
-        // `bioset_init` expects zeroed memory: on failure it undoes what
-        // it did by looking at which fields are set.
-        let ret = unsafe {
-            core::ptr::write_bytes(bs.get(), 0, 1);
-            bindings::bioset_init(
-                bs.get(),
-                POOL_SIZE,
-                front_pad,
-                (bindings::BIOSET_NEED_BVECS | bindings::BIOSET_NEED_RESCUER) as i32,
-            )
-        };
-        to_result(ret)?;
-        // INVARIANT: initialised above.
-        Ok(Self { bs })
-    }
-}
-
-impl Drop for BioSet {
-    fn drop(&mut self) {
-        // SAFETY: Initialised (type invariant); the owner ensures no bio of
-        // this set is still allocated (`ReadSet` waits for them).
-        unsafe { bindings::bioset_exit(self.bs.get()) };
-    }
 }
 
 /// Per child bio, in the bio_set's front pad, just before the bio.
@@ -128,7 +83,7 @@ pub(crate) struct ReadSet<T: ReadDone> {
 impl<T: ReadDone> ReadSet<T> {
     /// Chained reads of `bdev`, reporting to `target`.
     pub(crate) fn new(bdev: BackingDev, target: T) -> Result<Self> {
-        let bios = BioSet::new(FRONT_PAD as u32)?;
+        let bios = BioSet::new(FRONT_PAD as u32, true)?;
         let inner = KBox::pin_init(
             pin_init!(Inner {
                 inflight <- kernel::sync::lock::Lock::new(
@@ -235,7 +190,7 @@ impl<T: ReadDone> ReadChain<'_, T> {
                 cap as u16,
                 (*parent.as_ptr()).bi_opf,
                 ffi::rzram_gfp_noio(),
-                inner.bios.bs.get(),
+                inner.bios.raw(),
             )
         };
         let bio = NonNull::new(bio).ok_or(ENOMEM)?;

@@ -260,27 +260,30 @@ impl Run<'_> {
         // ascending blocks and read back sequentially.
         let _plugged = use_plug.then(|| plug.start());
         while !self.filled.is_empty() {
-            let Some(blocks) = self.wb.blocks().alloc_run(self.filled.len(), contig) else {
+            let want = self.filled.len().min(self.batch.max_run());
+            let Some(blocks) = self.wb.blocks().alloc_run(want, contig) else {
                 self.stop = Some(ENOSPC);
                 while let Some(id) = self.filled.pop() {
                     self.unfill(id);
                 }
                 return;
             };
-            // The run has at most `filled.len()` blocks.
-            for block in blocks {
-                let Some(id) = self.filled.pop() else {
-                    self.wb.blocks().free(block);
-                    continue;
-                };
-                if let Some(m) = self.meta.get_mut(id.index()) {
-                    m.block = block;
-                }
-                if let Err(id) = self.batch.submit(id, block) {
-                    // Not a request of this batch (never happens).
-                    self.wb.blocks().free(block);
-                    self.unfill(id);
-                }
+            // One bio for the run: the run has at most `filled.len()` and
+            // `max_run` blocks.
+            let mut block = blocks.start;
+            let (filled, meta) = (&mut self.filled, &mut self.meta);
+            self.batch
+                .submit_run(blocks.start, blocks.clone().count(), || {
+                    let id = filled.pop()?;
+                    if let Some(m) = meta.get_mut(id.index()) {
+                        m.block = block;
+                    }
+                    block += 1;
+                    Some(id)
+                });
+            // Blocks left without a request (never: see above).
+            for b in block..blocks.end {
+                self.wb.blocks().free(b);
             }
         }
     }
