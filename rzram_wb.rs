@@ -56,6 +56,10 @@ pub(crate) use read::{chain, chain_read, read_block, Chain};
 
 /// Default `writeback_batch_size`, as upstream.
 pub(crate) const DEFAULT_BATCH_SIZE: u32 = 32;
+/// Largest `writeback_batch_size`: each request pins a page for the whole
+/// writeback, so this bounds it to 16 MiB with 4 KiB pages.  Upstream has
+/// no bound.
+pub(crate) const MAX_BATCH_SIZE: u32 = 4096;
 
 /// The configured backing device (set by `backing_dev`).
 pub(crate) struct BackingCfg {

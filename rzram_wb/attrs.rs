@@ -109,6 +109,15 @@ pub(crate) fn writeback_batch_size_store(dev: &Device, _: &DiskRef<'_>, s: &str)
     if v == 0 {
         return Err(EINVAL);
     }
+    if v > super::MAX_BATCH_SIZE {
+        // Each request pins a page for the whole writeback.
+        pr_err!(
+            "writeback_batch_size {} is above the maximum {}\n",
+            v,
+            super::MAX_BATCH_SIZE
+        );
+        return Err(EINVAL);
+    }
     // An atomic, read when a writeback starts: no lock, so that the store
     // neither waits for a running writeback nor holds up I/O behind it.
     dev.wb.batch_size.store(v, Relaxed);

@@ -100,23 +100,32 @@ struct Run<'a> {
     stop: Option<Error>,
     /// The selection has no more slots.
     exhausted: bool,
+    /// Slots taken, when the scans overlap (else each slot comes once).
+    seen: Option<KVVec<u64>>,
     /// The most recent bio error; writeback goes on after one.
     bio_err: Option<Error>,
     written: usize,
 }
 
 impl Run<'_> {
-    /// Whether a request of this run already carries slot `index`.
-    fn carrying(&self, index: usize) -> bool {
-        self.meta.iter().any(|m| m.index == Some(index))
+    /// Whether this run already took slot `index` (possible only when
+    /// scans overlap); marks it taken otherwise.  O(1).
+    fn taken(&mut self, index: usize) -> bool {
+        let Some(seen) = self.seen.as_mut() else {
+            return false;
+        };
+        let Some(w) = seen.get_mut(index / 64) else {
+            return false;
+        };
+        let bit = 1u64 << (index % 64);
+        let was = *w & bit != 0;
+        *w |= bit;
+        was
     }
 
     /// Copies slot `index` into request `id` if the slot qualifies, and
     /// marks it `UNDER_WB`.  `Err` stops the run (limit exhausted).
     fn fill(&mut self, id: &ReqId, index: usize, mode: Option<Mode>) -> Result<bool> {
-        if self.carrying(index) {
-            return Ok(false);
-        }
         let store = self.store;
         let mut slot = store.slots.lock(index)?;
         let flags = slot.flags();
@@ -125,6 +134,11 @@ impl Run<'_> {
             return Ok(false);
         };
         if flags & UNDER_WB != 0 || !mode.map_or(true, |m| m.wants(flags)) {
+            return Ok(false);
+        }
+        // A slot is filled once per run: a second request carrying it
+        // could commit a stale copy after a rewrite.
+        if self.taken(index) {
             return Ok(false);
         }
         // `id` is of this run's batch, so this does not fail.
@@ -335,6 +349,7 @@ pub(super) fn writeback(
         filled,
         stop: None,
         exhausted: false,
+        seen: super::select::overlap_map(scans)?,
         bio_err: None,
         written: 0,
     };

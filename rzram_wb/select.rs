@@ -149,3 +149,19 @@ impl Iterator for Cursor<'_> {
         }
     }
 }
+
+/// A bitmap over the slots of `scans` if two of them overlap (a slot may
+/// then come up twice), else `None`.
+pub(super) fn overlap_map(scans: &[Scan]) -> Result<Option<KVVec<u64>>> {
+    let overlap = scans.iter().enumerate().any(|(i, a)| {
+        scans
+            .iter()
+            .skip(i.saturating_add(1))
+            .any(|b| a.lo < b.hi && b.lo < a.hi)
+    });
+    if !overlap {
+        return Ok(None);
+    }
+    let end = scans.iter().map(|s| s.hi).max().unwrap_or(0);
+    Ok(Some(KVVec::from_elem(0, end.div_ceil(64), GFP_KERNEL)?))
+}
