@@ -8,7 +8,7 @@
 
 use super::{bioset::BioSet, ffi, irqlock::IrqSpinLock, page::OwnedPage};
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     bindings, c_str,
     error::{from_err_ptr, to_result},
@@ -204,6 +204,12 @@ struct ReqState {
     /// The next request of the same bio, or [`NONE`].  Written by the task
     /// before the bio is submitted, read by `end_io`.
     next_in_bio: AtomicUsize,
+    /// The block the page goes to.
+    block: AtomicU64,
+    /// Set by `end_io` when a bio of several pages failed: the task writes
+    /// the page again on its own, so the error lands on the pages that
+    /// really failed.
+    retry: AtomicBool,
 }
 
 /// Completions published by `end_io`, reaped by the task.
@@ -298,6 +304,8 @@ impl Batch {
                 ReqState {
                     status: AtomicI32::new(0),
                     next_in_bio: AtomicUsize::new(NONE),
+                    block: AtomicU64::new(0),
+                    retry: AtomicBool::new(false),
                 },
                 GFP_KERNEL,
             )?;
@@ -404,6 +412,11 @@ impl Batch {
         while count < n {
             let Some(ReqId(id)) = next() else { break };
             self.link(id, NONE, if bio.is_some() { 0 } else { ENOMEM.to_errno() });
+            if let Some(r) = self.shared.reqs.get(id) {
+                // `count < n`, and the caller's run has `n` blocks.
+                r.block
+                    .store(first.wrapping_add(count as u64), Ordering::Relaxed);
+            }
             match self.shared.reqs.get(prev) {
                 Some(p) => p.next_in_bio.store(id, Ordering::Relaxed),
                 None => head = id,
@@ -418,8 +431,15 @@ impl Batch {
                 };
             }
         }
-        let sh: *const BatchShared = &*self.shared;
         self.submitted += count;
+        self.send(bio, first, head, count);
+        count
+    }
+
+    /// Submits `bio`, carrying the `count` requests linked from `head`, to
+    /// block `first`; without a bio, completes them (their status is set).
+    fn send(&mut self, bio: Option<NonNull<bindings::bio>>, first: u64, head: usize, count: usize) {
+        let sh: *const BatchShared = &*self.shared;
         {
             let mut st = self.shared.queue.state.lock();
             st.inflight = st.inflight.saturating_add(count);
@@ -446,7 +466,35 @@ impl Batch {
             // SAFETY: `sh` is our shared state; no bio carries these ids.
             None => unsafe { complete_list(sh, head) },
         }
-        count
+    }
+
+    /// Writes request `id`'s page again, alone, to its block.
+    fn resubmit(&mut self, id: usize) {
+        let Some(block) = self
+            .shared
+            .reqs
+            .get(id)
+            .map(|r| r.block.load(Ordering::Relaxed))
+        else {
+            return;
+        };
+        // SAFETY: As in `submit_run`.
+        let bio = NonNull::new(unsafe {
+            bindings::bio_alloc_bioset(
+                self.bdev.bdev.as_ptr(),
+                1,
+                ffi::rzram_opf_write(),
+                ffi::rzram_gfp_noio(),
+                self.bios.raw(),
+            )
+        });
+        self.link(id, NONE, if bio.is_some() { 0 } else { ENOMEM.to_errno() });
+        if let (Some(bio), Some(page)) = (bio, self.pages.get(id)) {
+            // SAFETY: `bio` has room for one vec; the page is the
+            // request's, in flight again until reaped.
+            unsafe { bindings::__bio_add_page(bio.as_ptr(), page.as_raw(), PAGE_SIZE as u32, 0) };
+        }
+        self.send(bio, block, id, 1);
     }
 
     /// Sets request `id`'s bio link and status before it is submitted.
@@ -460,6 +508,22 @@ impl Batch {
     /// Takes a completed request, sleeping until one completes if `wait`.
     /// Returns `None` if none is done (and, when waiting, none in flight).
     pub(crate) fn reap(&mut self, wait: bool) -> Option<(ReqId, Result)> {
+        loop {
+            let (id, r) = self.reap_one(wait)?;
+            let retry = self
+                .shared
+                .reqs
+                .get(id)
+                .is_some_and(|r| r.retry.swap(false, Ordering::Relaxed));
+            if !retry {
+                return Some((ReqId(id), r));
+            }
+            self.resubmit(id);
+        }
+    }
+
+    /// Pops a completed request, as [`Batch::reap`], retry or not.
+    fn reap_one(&mut self, wait: bool) -> Option<(usize, Result)> {
         let id = {
             let mut st = self.shared.queue.state.lock();
             loop {
@@ -476,15 +540,18 @@ impl Batch {
                 st.waiting = false;
             }
         };
-        self.submitted = self.submitted.saturating_sub(1);
         // Published under the queue lock, which we took after `end_io`.
-        let status = self.shared.reqs.get(id)?.status.load(Ordering::Relaxed);
+        let req = self.shared.reqs.get(id)?;
+        let status = req.status.load(Ordering::Relaxed);
+        if !req.retry.load(Ordering::Relaxed) {
+            self.submitted = self.submitted.saturating_sub(1);
+        }
         let r = if status == 0 {
             Ok(())
         } else {
             Err(Error::from_errno(status))
         };
-        Some((ReqId(id), r))
+        Some((id, r))
     }
 }
 
@@ -553,9 +620,15 @@ unsafe extern "C" fn end_io(bio: *mut bindings::bio) {
     };
     // SAFETY: The batch outlives its bios (it waits in `Drop`).
     let sh = unsafe { &*ctx.batch };
+    // A failed bio of several pages: each is written again alone.
+    let several = sh
+        .reqs
+        .get(ctx.first)
+        .is_some_and(|r| r.next_in_bio.load(Ordering::Relaxed) != NONE);
     let mut id = ctx.first;
     while let Some(req) = sh.reqs.get(id) {
         req.status.store(errno, Ordering::Relaxed);
+        req.retry.store(errno != 0 && several, Ordering::Relaxed);
         id = req.next_in_bio.load(Ordering::Relaxed);
     }
     // SAFETY: Ours again; the context was copied out above.
