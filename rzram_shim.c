@@ -203,3 +203,11 @@ unsigned int rzram_bdev_max_segments(struct block_device *bdev) { return queue_m
 
 unsigned int rzram_bdev_max_sectors(struct block_device *bdev);
 unsigned int rzram_bdev_max_sectors(struct block_device *bdev) { return queue_max_sectors(bdev_get_queue(bdev)); }
+
+#include <linux/percpu-refcount.h>
+
+bool rzram_percpu_ref_tryget_live(struct percpu_ref *ref);
+bool rzram_percpu_ref_tryget_live(struct percpu_ref *ref) { return percpu_ref_tryget_live(ref); }
+
+void rzram_percpu_ref_put(struct percpu_ref *ref);
+void rzram_percpu_ref_put(struct percpu_ref *ref) { percpu_ref_put(ref); }

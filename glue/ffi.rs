@@ -215,6 +215,8 @@ extern "C" {
 #[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn rzram_bio_inc_remaining(bio: *mut bindings::bio);
+    pub(crate) fn rzram_percpu_ref_tryget_live(r: *mut bindings::percpu_ref) -> bool;
+    pub(crate) fn rzram_percpu_ref_put(r: *mut bindings::percpu_ref);
     pub(crate) fn rzram_bdev_max_segments(bdev: *mut bindings::block_device) -> u32;
     pub(crate) fn rzram_bdev_max_sectors(bdev: *mut bindings::block_device) -> u32;
     pub(crate) fn rzram_alloc_reclaim_wq(name: *const u8) -> *mut bindings::workqueue_struct;

@@ -89,6 +89,7 @@ pub(crate) fn param_num_devices() -> u32 {
 }
 pub(crate) mod bdev;
 pub(crate) mod class;
+pub(crate) mod ioref;
 pub(crate) mod irqlock;
 pub(crate) mod readback;
 
