@@ -79,7 +79,13 @@ impl<T: Send + Sync> IoCell<T> {
         // reference, which frees nothing.
         let ret = unsafe {
             core::ptr::write_bytes(cell.pref.get(), 0, 1);
-            bindings::percpu_ref_init(cell.pref.get(), Some(release::<T>), 0, bindings::GFP_KERNEL)
+            bindings::percpu_ref_init(
+                cell.pref.get(),
+                Some(release::<T>),
+                // Kept usable after a kill, for `percpu_ref_reinit`.
+                bindings::PERCPU_REF_ALLOW_REINIT,
+                bindings::GFP_KERNEL,
+            )
         };
         to_result(ret)?;
         Ok(cell)
