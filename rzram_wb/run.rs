@@ -100,6 +100,9 @@ struct Run<'a> {
     stop: Option<Error>,
     /// The selection has no more slots.
     exhausted: bool,
+    /// Most pages per bio: the backing queue's limits, or the
+    /// `wb_bio_pages` benchmark knob.
+    max_run: usize,
     /// Slots taken, when the scans overlap (else each slot comes once).
     seen: Option<KVVec<u64>>,
     /// The most recent bio error; writeback goes on after one.
@@ -274,7 +277,7 @@ impl Run<'_> {
         // ascending blocks and read back sequentially.
         let _plugged = use_plug.then(|| plug.start());
         while !self.filled.is_empty() {
-            let want = self.filled.len().min(self.batch.max_run());
+            let want = self.filled.len().min(self.max_run);
             let Some(blocks) = self.wb.blocks().alloc_run(want, contig) else {
                 self.stop = Some(ENOSPC);
                 while let Some(id) = self.filled.pop() {
@@ -339,6 +342,10 @@ pub(super) fn writeback(
     let batch = Batch::new(&wb.dev, size)?;
     let meta = KVec::from_elem(ReqMeta::default(), batch.len(), GFP_KERNEL)?;
     let filled = Fifo::new(batch.len())?;
+    let max_run = match crate::glue::param_wb_bio_pages() {
+        0 => batch.max_run(),
+        n => n.min(batch.max_run()),
+    };
     let mut plug = Plug::new()?;
     let mut run = Run {
         dev,
@@ -350,6 +357,7 @@ pub(super) fn writeback(
         stop: None,
         exhausted: false,
         seen: super::select::overlap_map(scans)?,
+        max_run,
         bio_err: None,
         written: 0,
     };
