@@ -223,6 +223,16 @@ fn fill_same(dst: &mut [u8], v: u64) {
     }
 }
 
+/// Part of one page of the device: `len` bytes at byte `off` of page
+/// `index`, which go to byte `at` of a bio segment.
+#[derive(Clone, Copy)]
+struct Part {
+    index: usize,
+    off: usize,
+    at: usize,
+    len: usize,
+}
+
 /// The page of the device that holds `sector`, and the byte offset in it.
 fn page_of(sector: u64) -> (usize, usize) {
     let index = (sector >> SECTORS_PER_PAGE_SHIFT) as usize;
@@ -418,27 +428,45 @@ impl Device {
         self.read_slot(store, slot, &mut dst)
     }
 
-    /// Reads `len` bytes at byte `off` of page `index` into bytes
-    /// `at..at + len` of `seg`, through a bounce page.
-    fn read_part(
+    /// Reads part `p` of a page into its segment `seg`: a written-back
+    /// page as a child bio of the bio being served, if `chain` is given and
+    /// a bounce page is at hand; anything else synchronously.
+    fn read_part_chained(
         &self,
         store: &Store,
-        index: usize,
-        off: usize,
+        p: Part,
         seg: &mut Segment<'_>,
-        at: usize,
-        len: usize,
+        chain: Option<&mut rzram_wb::Chain<'_>>,
     ) -> Result {
+        if let Some(chain) = chain {
+            let slot = store.slots.lock(p.index)?;
+            let wb_block = match slot.data_ref() {
+                &Content::Wb(block) => Some(block),
+                _ => None,
+            };
+            if let Some(block) = wb_block {
+                let range = (p.at, p.len, p.off);
+                if rzram_wb::chain_read_part(self, store, chain, seg, range, block, slot)? {
+                    return Ok(());
+                }
+            }
+        }
+        self.read_part(store, p, seg)
+    }
+
+    /// Reads part `p` of a page into its segment `seg` through a bounce
+    /// page, and waits.
+    fn read_part(&self, store: &Store, p: Part, seg: &mut Segment<'_>) -> Result {
         let mut bounce = store.bounce.get()?;
         let mut page = bounce.page_mut();
-        self.read_page(store, index, &mut page)?;
+        self.read_page(store, p.index, &mut page)?;
         page.with_mut(|src| {
-            let src = src.get(off..).and_then(|p| p.get(..len)).ok_or(EIO)?;
+            let src = src.get(p.off..).and_then(|s| s.get(..p.len)).ok_or(EIO)?;
             let mut map = seg.map();
             let dst = map
                 .as_mut_slice()
-                .get_mut(at..)
-                .and_then(|d| d.get_mut(..len));
+                .get_mut(p.at..)
+                .and_then(|d| d.get_mut(..p.len));
             dst.ok_or(EIO)?.copy_from_slice(src);
             Ok(())
         })
@@ -491,7 +519,13 @@ impl Device {
                 let r = if n == PAGE_SIZE {
                     self.read_whole(store, index, seg, chain.as_mut())
                 } else {
-                    self.read_part(store, index, off, seg, done, n)
+                    let p = Part {
+                        index,
+                        off,
+                        at: done,
+                        len: n,
+                    };
+                    self.read_part_chained(store, p, seg, chain.as_mut())
                 };
                 r.map_err(|e| self.failed(false, e))?;
                 self.mark_accessed(store, index);

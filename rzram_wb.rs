@@ -52,7 +52,7 @@ mod select;
 
 pub(crate) use attrs::*;
 use blockmap::BlockMap;
-pub(crate) use read::{chain, chain_read, read_block, Chain};
+pub(crate) use read::{chain, chain_read, chain_read_part, read_block, Chain};
 
 /// Default `writeback_batch_size`, as upstream.
 pub(crate) const DEFAULT_BATCH_SIZE: u32 = 32;
