@@ -103,6 +103,9 @@ struct Run<'a> {
     /// Most pages per bio: the backing queue's limits, or the
     /// `wb_bio_pages` benchmark knob.
     max_run: usize,
+    /// Requests filled before they are submitted: half the batch, so
+    /// that filling overlaps the write of the other half.
+    chunk: usize,
     /// Slots taken, when the scans overlap (else each slot comes once).
     seen: Option<KVVec<u64>>,
     /// The most recent bio error; writeback goes on after one.
@@ -233,10 +236,12 @@ impl Run<'_> {
 }
 
 impl Run<'_> {
-    /// Fills every idle request with the next selected slots, until the
-    /// selection is exhausted or the run must stop.
-    fn fill_all(&mut self, cursor: &mut Cursor<'_>) {
-        while self.stop.is_none() && !self.exhausted {
+    /// Fills idle requests with the next selected slots, until `chunk`
+    /// are filled, none is idle, the selection is exhausted or the run must
+    /// stop.  Submitting every `chunk` keeps a bio in flight while the next
+    /// one is filled.
+    fn fill_chunk(&mut self, cursor: &mut Cursor<'_>) {
+        while self.stop.is_none() && !self.exhausted && self.filled.len() < self.chunk {
             let Some(id) = self.batch.take_idle() else {
                 return;
             };
@@ -346,6 +351,7 @@ pub(super) fn writeback(
         0 => batch.max_run(),
         n => n.min(batch.max_run()),
     };
+    let chunk = (batch.len() / 2).min(max_run).max(1);
     let mut plug = Plug::new()?;
     let mut run = Run {
         dev,
@@ -358,6 +364,7 @@ pub(super) fn writeback(
         exhausted: false,
         seen: super::select::overlap_map(scans)?,
         max_run,
+        chunk,
         bio_err: None,
         written: 0,
     };
@@ -368,7 +375,7 @@ pub(super) fn writeback(
         next: 0,
     };
     loop {
-        run.fill_all(&mut cursor);
+        run.fill_chunk(&mut cursor);
         run.submit_filled(&mut plug, use_plug, contig);
         if run.batch.outstanding() == 0 {
             break;
