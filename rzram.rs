@@ -24,16 +24,18 @@
 //!    built or torn down under it, outside `init`.
 //! 3. The disk's `open_mutex` (kernel): protects `Device::claim`.
 //! 4. `Device::init` (a rw-semaphore, zram's `init_lock`): the device
-//!    configuration and its [`Store`].  Shared for I/O, stats and
-//!    writeback; exclusive only to publish or take out a value, never
-//!    across an allocation or a teardown, and only on a device without
-//!    I/O (uninitialised, or claimed by reset): a writer queued behind a
-//!    long writeback would otherwise hold up all I/O behind it.  Unlike zram, the I/O path takes
-//!    it, so whatever the exclusive holder waited on could not depend on
-//!    reclaim (which may swap out to this device): e.g. zsmalloc creates
-//!    its caches under `slab_mutex`, which other tasks hold while
-//!    reclaiming.  Its holders also allocate with `GFP_NOIO` semantics
-//!    (the guards keep a `memalloc_noio` scope).
+//!    configuration (disksize, algorithm, backing device).  Sysfs and
+//!    configuration only; never taken by the I/O path.  Exclusive only to
+//!    publish or take out a value, never across an allocation or a
+//!    teardown.
+//!
+//! `Device::io` is not a lock but a gate: the [`Store`] behind a
+//! `percpu_ref` (see `glue::ioref`).  The I/O path, `slot_free_notify`,
+//! writeback and the attributes that read the store take a per-CPU
+//! reference, which never waits.  disksize and reset replace the store
+//! under `cfg_lock`, after killing the reference and waiting for every
+//! holder to leave (a running writeback included).  Holders allocate
+//! with `GFP_NOIO` semantics (the guard keeps a `memalloc_noio` scope).
 //! 5. One slot lock (see `slots`), never two at once, never across a sleep.
 
 use core::fmt::Write;
@@ -51,10 +53,11 @@ mod parse;
 mod rzram_wb;
 mod slots;
 
-use glue::bio::{Bio, Op};
+use glue::bio::{Bio, Op, Segment};
 use glue::comp::{self, Compressor};
 use glue::disk::{Disk, DiskConfig, DiskOps, DiskRef, DiskVtable, Major, SECTOR_SHIFT};
-use glue::page::OwnedPage;
+use glue::ioref::IoCell;
+use glue::page::{PageMut, PagePool};
 use glue::rwsem::RwSem;
 use glue::sysfs::{disk_attrs, SysfsBuf};
 use glue::zsmalloc::{ZsGfp, ZsPool};
@@ -82,6 +85,10 @@ const ALGORITHMS: [&CStr; 4] = [
     c_str!("lz4"),
     c_str!("zstd"),
 ];
+/// Bounce pages kept in reserve per device.  A task holds at most one at
+/// a time, and gives it back without waiting on another, so one suffices
+/// for progress; a few more keep concurrent partial I/O from queueing.
+const BOUNCE_RESERVE: i32 = 4;
 /// zram 6.12's default.
 const DEFAULT_ALGORITHM: &CStr = c_str!("lzo-rle");
 
@@ -99,7 +106,6 @@ pub(crate) struct Stats {
     pub(crate) max_used_pages: AtomicU64,
     pub(crate) writestall: AtomicU64,
     pub(crate) miss_free: AtomicU64,
-    pub(crate) bd_count: AtomicU64,
     pub(crate) bd_reads: AtomicU64,
     pub(crate) bd_writes: AtomicU64,
 }
@@ -118,7 +124,6 @@ impl Stats {
             &self.max_used_pages,
             &self.writestall,
             &self.miss_free,
-            &self.bd_count,
             &self.bd_reads,
             &self.bd_writes,
         ] {
@@ -144,6 +149,8 @@ pub(crate) struct Store {
     huge_class_size: usize,
     /// The backing device's blocks, if one is configured.
     pub(crate) wb: Option<rzram_wb::WbStore>,
+    /// Bounce pages for partial-page I/O, which never fails for memory.
+    bounce: PagePool,
 }
 
 impl Drop for Store {
@@ -163,8 +170,6 @@ impl Drop for Store {
 pub(crate) struct Config {
     disksize: u64,
     comp_alg: &'static CStr,
-    /// `Some` once initialised (disksize set).
-    pub(crate) store: Option<Store>,
     /// Set by `backing_dev` before initialisation.
     pub(crate) backing: Option<rzram_wb::BackingCfg>,
 }
@@ -173,6 +178,11 @@ pub(crate) struct Config {
 pub(crate) struct Device {
     /// zram's `init_lock`; see the lock order at the top of this file.
     pub(crate) init: RwSem<Config>,
+    /// The store, `Some` once initialised (disksize set).  The I/O path
+    /// reaches it through a per-CPU reference, without a shared lock;
+    /// disksize and reset replace it (under `cfg_lock`) once every reader
+    /// has left.
+    pub(crate) io: Pin<KBox<IoCell<Store>>>,
     /// Serialises configuration changes; taken before `init`.
     pub(crate) cfg_lock: Pin<KBox<Mutex<()>>>,
     /// Set while a reset or removal runs: opens fail with `EBUSY`.
@@ -213,6 +223,23 @@ fn fill_same(dst: &mut [u8], v: u64) {
     }
 }
 
+/// Part of one page of the device: `len` bytes at byte `off` of page
+/// `index`, which go to byte `at` of a bio segment.
+#[derive(Clone, Copy)]
+struct Part {
+    index: usize,
+    off: usize,
+    at: usize,
+    len: usize,
+}
+
+/// The page of the device that holds `sector`, and the byte offset in it.
+fn page_of(sector: u64) -> (usize, usize) {
+    let index = (sector >> SECTORS_PER_PAGE_SHIFT) as usize;
+    let off = ((sector & (SECTORS_PER_PAGE - 1)) << SECTOR_SHIFT) as usize;
+    (index, off)
+}
+
 fn now_secs() -> u32 {
     glue::boottime_secs().clamp(0, u32::MAX as i64) as u32
 }
@@ -223,9 +250,9 @@ impl Device {
             init: RwSem::new(Config {
                 disksize: 0,
                 comp_alg: DEFAULT_ALGORITHM,
-                store: None,
                 backing: None,
             })?,
+            io: IoCell::new()?,
             cfg_lock: KBox::pin_init(new_mutex!((), "rzram:cfg_lock"), GFP_KERNEL)?,
             claim: AtomicBool::new(false),
             limit_pages: AtomicU64::new(0),
@@ -253,33 +280,40 @@ impl Device {
                     .fetch_sub(h.size() as u64, Relaxed);
                 store.pool.free(h);
             }
-            Content::Wb(block) => rzram_wb::free_block(self, store, block),
+            Content::Wb(block) => rzram_wb::free_block(store, block),
         }
         dec(&self.stats.pages_stored);
     }
 
-    /// Reads page `index` into `dst` (a whole page), as `zram_read_page`.
-    fn read_page(&self, store: &Store, index: usize, dst: &mut [u8]) -> Result {
+    /// Reads page `index` into `dst`, as `zram_read_page`.
+    fn read_page(&self, store: &Store, index: usize, dst: &mut PageMut<'_>) -> Result {
         let slot = store.slots.lock(index)?;
+        self.read_slot(store, slot, dst)
+    }
+
+    /// Reads the locked `slot` into `dst`; unlocks it.
+    fn read_slot(&self, store: &Store, slot: Slot<'_>, dst: &mut PageMut<'_>) -> Result {
         match slot.data_ref() {
-            Content::Empty => dst.fill(0),
-            Content::Same(v) => fill_same(dst, *v),
-            Content::Zs(h) if h.size() == PAGE_SIZE => store.pool.with_object(h, |src| {
-                // Both are a page (`dst` by this function's contract), as
-                // `decompress` below also requires: else `EIO`, as there.
-                if src.len() != dst.len() {
-                    return Err(EIO);
-                }
-                dst.copy_from_slice(src);
-                Ok(())
+            Content::Empty => dst.with_mut(|d| d.fill(0)),
+            Content::Same(v) => dst.with_mut(|d| fill_same(d, *v)),
+            Content::Zs(h) if h.size() == PAGE_SIZE => dst.with_mut(|d| {
+                store.pool.with_object(h, |src| {
+                    // Both are a page, as `decompress` below also
+                    // requires: else `EIO`, as there.
+                    if src.len() != d.len() {
+                        return Err(EIO);
+                    }
+                    d.copy_from_slice(src);
+                    Ok(())
+                })
             })?,
             Content::Zs(h) => {
                 let mut strm = store.comp.get()?;
-                store.pool.with_object(h, |src| strm.decompress(src, dst))?;
+                dst.with_mut(|d| store.pool.with_object(h, |src| strm.decompress(src, d)))?;
             }
             &Content::Wb(block) => {
                 // The slot is unlocked before the (sleeping) read.
-                return rzram_wb::read_block(self, store, block, dst, move || drop(slot));
+                return rzram_wb::read_block(self, store, block, dst, slot);
             }
         }
         Ok(())
@@ -302,9 +336,9 @@ impl Device {
             inc(&self.stats.huge_pages_since);
         }
         let mut slot = store.slots.lock(index)?;
+        // `free_slot` cleared every flag.
         self.free_slot(store, &mut slot);
-        let keep = slot.flags();
-        slot.set_flags(keep | flags);
+        slot.set_flags(flags);
         *slot.data() = content;
         drop(slot);
         inc(&self.stats.pages_stored);
@@ -377,33 +411,81 @@ impl Device {
         }
     }
 
-    /// Reads `dst.len()` bytes at byte `off` of page `index`.
-    fn read_part(&self, store: &Store, index: usize, off: usize, dst: &mut [u8]) -> Result {
-        if dst.len() == PAGE_SIZE {
-            return self.read_page(store, index, dst);
+    /// Reads a whole page into the page of `seg`: a written-back page as a
+    /// child bio of the bio being served, if `chain` is given.
+    fn read_whole(
+        &self,
+        store: &Store,
+        index: usize,
+        seg: &mut Segment<'_>,
+        chain: Option<&mut rzram_wb::Chain<'_>>,
+    ) -> Result {
+        let slot = store.slots.lock(index)?;
+        if let (&Content::Wb(block), Some(chain)) = (slot.data_ref(), chain) {
+            return rzram_wb::chain_read(self, store, chain, seg, block, slot);
         }
-        let mut tmp = OwnedPage::alloc_noio()?;
-        tmp.with_mut(|page| {
-            self.read_page(store, index, page)?;
-            // `rw` keeps `off + dst.len()` within the page.
-            let src = page.get(off..).and_then(|p| p.get(..dst.len()));
-            dst.copy_from_slice(src.ok_or(EIO)?);
+        let mut dst = seg.whole_page().ok_or(EIO)?;
+        self.read_slot(store, slot, &mut dst)
+    }
+
+    /// Reads part `p` of a page into its segment `seg`: a written-back
+    /// page as a child bio of the bio being served, if `chain` is given and
+    /// a bounce page is at hand; anything else synchronously.
+    fn read_part_chained(
+        &self,
+        store: &Store,
+        p: Part,
+        seg: &mut Segment<'_>,
+        chain: Option<&mut rzram_wb::Chain<'_>>,
+    ) -> Result {
+        if let Some(chain) = chain {
+            let slot = store.slots.lock(p.index)?;
+            let wb_block = match slot.data_ref() {
+                &Content::Wb(block) => Some(block),
+                _ => None,
+            };
+            if let Some(block) = wb_block {
+                let range = (p.at, p.len, p.off);
+                if rzram_wb::chain_read_part(self, store, chain, seg, range, block, slot)? {
+                    return Ok(());
+                }
+            }
+        }
+        self.read_part(store, p, seg)
+    }
+
+    /// Reads part `p` of a page into its segment `seg` through a bounce
+    /// page, and waits.
+    fn read_part(&self, store: &Store, p: Part, seg: &mut Segment<'_>) -> Result {
+        let mut bounce = store.bounce.get()?;
+        let mut page = bounce.page_mut();
+        self.read_page(store, p.index, &mut page)?;
+        page.with_mut(|src| {
+            let src = src.get(p.off..).and_then(|s| s.get(..p.len)).ok_or(EIO)?;
+            let mut map = seg.map();
+            let dst = map
+                .as_mut_slice()
+                .get_mut(p.at..)
+                .and_then(|d| d.get_mut(..p.len));
+            dst.ok_or(EIO)?.copy_from_slice(src);
             Ok(())
         })
     }
 
-    /// Writes `src` at byte `off` of page `index`.
+    /// Writes `src` at byte `off` of page `index`; a partial page is merged
+    /// with the old content in a bounce page.
     fn write_part(&self, store: &Store, index: usize, off: usize, src: &[u8]) -> Result {
         if src.len() == PAGE_SIZE {
             return self.write_page(store, index, src);
         }
-        let mut tmp = OwnedPage::alloc_noio()?;
-        tmp.with_mut(|page| {
-            self.read_page(store, index, page)?;
-            // `rw` keeps `off + src.len()` within the page.
-            let dst = page.get_mut(off..).and_then(|p| p.get_mut(..src.len()));
+        let mut bounce = store.bounce.get()?;
+        let mut page = bounce.page_mut();
+        self.read_page(store, index, &mut page)?;
+        page.with_mut(|p| {
+            // `write_bio` keeps `off + src.len()` within the page.
+            let dst = p.get_mut(off..).and_then(|p| p.get_mut(..src.len()));
             dst.ok_or(EIO)?.copy_from_slice(src);
-            self.write_page(store, index, page)
+            self.write_page(store, index, p)
         })
     }
 
@@ -413,37 +495,65 @@ impl Device {
         }
     }
 
-    /// Serves a read or write bio.
-    fn rw(&self, store: &Store, bio: &mut Bio, write: bool) -> Result {
+    /// Counts a failed request, as zram's `failed_reads`/`failed_writes`.
+    fn failed(&self, write: bool, e: Error) -> Error {
+        inc(if write {
+            &self.stats.failed_writes
+        } else {
+            &self.stats.failed_reads
+        });
+        e
+    }
+
+    /// Serves a read bio.  Whole pages that are written back are read by
+    /// child bios of `bio`, which completes only after them.
+    fn read_bio(&self, store: &Store, bio: &mut Bio) -> Result {
         let mut sector = bio.sector();
+        let mut chain = rzram_wb::chain(store, bio.size() as usize >> PAGE_SHIFT);
         bio.for_each_segment(|seg| {
             let len = seg.len();
-            let mut map = seg.map();
             let mut done = 0;
             while done < len {
-                let index = (sector >> SECTORS_PER_PAGE_SHIFT) as usize;
-                let off = ((sector & (SECTORS_PER_PAGE - 1)) << SECTOR_SHIFT) as usize;
+                let (index, off) = page_of(sector);
                 let n = (len - done).min(PAGE_SIZE - off);
-                // The mapping is `len` bytes long, so the lookups succeed.
-                let r = if write {
-                    let src = map.as_slice().get(done..done + n).ok_or(EIO);
-                    src.and_then(|src| self.write_part(store, index, off, src))
+                let r = if n == PAGE_SIZE {
+                    self.read_whole(store, index, seg, chain.as_mut())
                 } else {
-                    let dst = map.as_mut_slice().get_mut(done..done + n).ok_or(EIO);
-                    dst.and_then(|dst| self.read_part(store, index, off, dst))
+                    let p = Part {
+                        index,
+                        off,
+                        at: done,
+                        len: n,
+                    };
+                    self.read_part_chained(store, p, seg, chain.as_mut())
                 };
-                if let Err(e) = r {
-                    inc(if write {
-                        &self.stats.failed_writes
-                    } else {
-                        &self.stats.failed_reads
-                    });
-                    return Err(e);
-                }
+                r.map_err(|e| self.failed(false, e))?;
                 self.mark_accessed(store, index);
                 done += n;
                 // The block layer keeps the bio inside the disk's capacity:
                 // the sector does not wrap (it would in C, unsigned).
+                sector = sector.wrapping_add((n >> SECTOR_SHIFT) as u64);
+            }
+            Ok(())
+        })
+    }
+
+    /// Serves a write bio.
+    fn write_bio(&self, store: &Store, bio: &mut Bio) -> Result {
+        let mut sector = bio.sector();
+        bio.for_each_segment(|seg| {
+            let len = seg.len();
+            let map = seg.map();
+            let mut done = 0;
+            while done < len {
+                let (index, off) = page_of(sector);
+                let n = (len - done).min(PAGE_SIZE - off);
+                // The mapping is `len` bytes long, so the lookup succeeds.
+                let src = map.as_slice().get(done..done + n).ok_or(EIO);
+                src.and_then(|src| self.write_part(store, index, off, src))
+                    .map_err(|e| self.failed(true, e))?;
+                self.mark_accessed(store, index);
+                done += n;
                 sector = sector.wrapping_add((n >> SECTOR_SHIFT) as u64);
             }
             Ok(())
@@ -479,12 +589,14 @@ impl Device {
     fn reset(&self, disk: &DiskRef<'_>) {
         disk.set_capacity_and_notify(0);
         disk.clear_io_stats();
-        let (store, backing) = {
+        // Waits until no I/O, writeback or attribute uses the store.
+        let store = self.io.replace(None);
+        let backing = {
             let mut cfg = self.init.write();
             self.limit_pages.store(0, Relaxed);
             cfg.disksize = 0;
             cfg.comp_alg = DEFAULT_ALGORITHM;
-            (cfg.store.take(), rzram_wb::reset(&mut cfg))
+            rzram_wb::reset(&mut cfg)
         };
         // Dropping the store frees every page and the backing bitmap; the
         // backing device is released last.  Both outside `init`.
@@ -518,23 +630,21 @@ impl DiskOps for Device {
             bio.end(Ok(()));
             return;
         }
-        let cfg = self.init.read();
-        let Some(store) = cfg.store.as_ref() else {
-            drop(cfg);
+        let Some(store) = self.io.get() else {
             bio.end(Err(EIO));
             return;
         };
         let r = match op {
-            Op::Read => self.rw(store, &mut bio, false),
-            Op::Write => self.rw(store, &mut bio, true),
+            Op::Read => self.read_bio(&store, &mut bio),
+            Op::Write => self.write_bio(&store, &mut bio),
             Op::Discard | Op::WriteZeroes => {
-                self.discard(store, &bio);
+                self.discard(&store, &bio);
                 Ok(())
             }
             Op::Flush => Ok(()),
             Op::Other => Err(EIO),
         };
-        drop(cfg);
+        drop(store);
         bio.end(r);
     }
 
@@ -549,15 +659,12 @@ impl DiskOps for Device {
     fn swap_slot_free_notify(&self, index: u64) {
         // Runs under the swap device's spinlock: nothing here may sleep.
         inc(&self.stats.notify_free);
-        let Some(cfg) = self.init.try_read() else {
-            inc(&self.stats.miss_free);
-            return;
-        };
-        let Some(store) = cfg.store.as_ref() else {
+        // Never sleeps: the store's reference is per CPU.
+        let Some(store) = self.io.get() else {
             return;
         };
         match store.slots.try_lock(index as usize) {
-            Some(mut slot) => self.free_slot(store, &mut slot),
+            Some(mut slot) => self.free_slot(&store, &mut slot),
             None => inc(&self.stats.miss_free),
         };
     }
@@ -584,11 +691,11 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
     }
     let _cfg_lock = dev.cfg_lock.lock();
     let (comp_alg, backing) = {
-        let cfg = dev.init.read();
-        if cfg.store.is_some() {
+        if dev.io.is_some() {
             pr_info!("Cannot change disksize for initialized device\n");
             return Err(EBUSY);
         }
+        let cfg = dev.init.read();
         (cfg.comp_alg, rzram_wb::backing_of(&cfg))
     };
     // Build the store outside `init` (see the lock order); `cfg_lock`
@@ -602,23 +709,24 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
     })?;
     let huge_class_size = pool.huge_class_size();
     let wb = backing.map(rzram_wb::WbStore::new).transpose()?;
-    {
-        let mut cfg = dev.init.write();
-        cfg.store = Some(Store {
-            pool,
-            comp,
-            slots,
-            huge_class_size,
-            wb,
-        });
-        cfg.disksize = size;
-    }
+    let bounce = PagePool::new(BOUNCE_RESERVE)?;
+    dev.init.write().disksize = size;
+    let old = dev.io.replace(Some(Store {
+        pool,
+        comp,
+        slots,
+        huge_class_size,
+        wb,
+        bounce,
+    }));
+    // `cfg_lock` kept the device uninitialised since the check above.
+    drop(old);
     disk.set_capacity_and_notify(size >> SECTOR_SHIFT);
     Ok(())
 }
 
 fn initstate_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
-    let init = dev.init.read().store.is_some();
+    let init = dev.io.is_some();
     emit(buf, format_args!("{}\n", init as u32))
 }
 
@@ -636,8 +744,7 @@ fn reset_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
 }
 
 fn compact_store(dev: &Device, _: &DiskRef<'_>, _s: &str) -> Result {
-    let cfg = dev.init.read();
-    let store = cfg.store.as_ref().ok_or(EINVAL)?;
+    let store = dev.io.get().ok_or(EINVAL)?;
     store.pool.compact();
     Ok(())
 }
@@ -656,8 +763,7 @@ fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     if parse::kstrtoull(s, 10).map_err(|_| EINVAL)? != 0 {
         return Err(EINVAL);
     }
-    let cfg = dev.init.read();
-    if let Some(store) = cfg.store.as_ref() {
+    if let Some(store) = dev.io.get() {
         dev.stats
             .max_used_pages
             .store(store.pool.total_pages() as u64, Relaxed);
@@ -673,8 +779,7 @@ fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
         let age = parse::kstrtoull(s, 0).map_err(|_| EINVAL)?;
         Some(glue::boottime_secs().saturating_sub(age.min(i64::MAX as u64) as i64))
     };
-    let cfg = dev.init.read();
-    let store = cfg.store.as_ref().ok_or(EINVAL)?;
+    let store = dev.io.get().ok_or(EINVAL)?;
     for index in 0..store.slots.len() {
         let mut slot = store.slots.lock(index)?;
         // As zram: written-back, in-flight and same-filled slots are never
@@ -722,7 +827,7 @@ fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     // writeback would hold up every I/O until it finished.  An
     // uninitialised device has no writeback and no I/O, and `cfg_lock`
     // keeps it uninitialised until the write below.
-    if dev.init.read().store.is_some() {
+    if dev.io.is_some() {
         pr_info!("Can't change algorithm for initialized device\n");
         return Err(EBUSY);
     }
@@ -745,8 +850,7 @@ fn io_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowRe
 }
 
 fn mm_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
-    let cfg = dev.init.read();
-    let (mem_used, compacted) = cfg.store.as_ref().map_or((0, 0), |st| {
+    let (mem_used, compacted) = dev.io.get().map_or((0, 0), |st| {
         (
             st.pool.total_pages() as u64,
             st.pool.pages_compacted() as u64,
