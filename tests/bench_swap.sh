@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Benchmark, case 4: swap-in of written-back pages (scripts/bench.sh; not in
 # TEST_PROGS).  zram0 or rzram0 (disksize 1G, backing device the backing
-# disk) is the only swap.  The guest's free memory is first taken down with
-# reserved huge pages (unswappable), so that a process (benchtool swapper)
-# filling free memory plus BENCH_SWAP_MIB MiB with random words pushes that
-# much out to swap.  Then the process pages out whatever of it is still
+# disk) is the only swap.  The guest's free memory is first taken down to
+# about 48 MiB with reserved huge pages (unswappable), so that a process
+# (benchtool swapper) filling 48 + BENCH_SWAP_MIB MiB with random words goes
+# past free memory and pushes that much out to swap.  Then the process pages out whatever of it is still
 # resident (MADV_PAGEOUT), so that all of its memory is in swap (reclaim
 # also swaps out tmpfs pages, the initramfs's, and not only the process's),
 # "idle all" and "writeback idle"; the huge pages are released, and either
@@ -45,7 +45,8 @@ swapin() {
 				mkswap /dev/$dev >/dev/null || { bench_fail "$v: mkswap"; continue; }
 				swapon /dev/$dev || { bench_fail "$v: swapon"; continue; }
 				squeeze
-				local mib=$(($(mi MemAvailable) / 1024 + SWAP_MIB))
+				# the same process size for every run: FREE_MIB + SWAP_MIB
+				local mib=$((FREE_MIB + SWAP_MIB))
 				m_begin $s
 				coproc SW { exec $BT swapper $mib $seed; }
 				local pid=$SW_PID
