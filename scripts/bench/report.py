@@ -402,10 +402,13 @@ def build(samples, meta):
     # ---- 4. swap
     out(f"## 4. Swap-in ({cfg.get('swap_mib')} MiB pushed out past free memory)")
     out()
-    out("The device is the only swap, with the backing disk. Free memory is taken down with reserved "
-        "huge pages, a process fills free memory plus that amount with random words (swap-out), "
-        "`idle all` + `writeback idle`, the huge pages are released, then either the process re-reads "
-        "and checks all its memory (touch, timed) or swapoff is timed (then the process checks its memory).")
+    out("The device is the only swap, with the backing disk. Free memory is taken down to about 48 MiB "
+        "with reserved huge pages, a process of 48 MiB plus that amount fills its memory with random "
+        "words (swap-out under pressure), pages out what is still resident (MADV_PAGEOUT, so all of it is "
+        "in swap), `idle all` + `writeback idle`, the huge pages are released, then either the process "
+        "re-reads and checks all its memory (touch, timed) or swapoff is timed (then the process checks "
+        "its memory). Reclaim also swaps out tmpfs pages (the initramfs), so swapoff reads more than the "
+        "process; µs/page is per page read from the backing device.")
     out()
     for case, title in (("swap_fill", "swap-out: the process filling its memory"),
                         ("swap_wb", "writeback idle of the swapped pages"),
