@@ -36,7 +36,7 @@ frontend() {
 				per=$(((FE_MIB << 20) / nj))
 				args=(--name=fe --filename=/dev/DEV --direct=1 --ioengine=psync --rw=$rw --bs=$bs
 					--numjobs=$nj --size=$per --offset_increment=$per --group_reporting
-					--randrepeat=1 --percentile_list=50:99:99.9 "${fdata[@]}")
+					--randrepeat=1 --lat_percentiles=1 --percentile_list=50:99:99.9 "${fdata[@]}")
 				case $rw in *write*) args+=(--verify=crc32c --do_verify=0) ;; esac
 				for v in zram rzram; do
 					dev=$(dev_of $v)

@@ -27,7 +27,7 @@ raw_fio() {
 				m_begin
 				fio_run --name=raw --filename=$BDISK --direct=1 --ioengine=libaio \
 					--rw=$rw --bs=$bs --iodepth=$qd --size=${RAW_MIB}m \
-					--percentile_list=50:99:99.9
+					--lat_percentiles=1 --percentile_list=50:99:99.9
 				m_end case raw_fio variant raw rep $rep shape "$kind-$dir-$bs-qd$qd" \
 					rw $rw bs $bs qd $qd bytes $((RAW_MIB << 20)) fio "$FIO"
 			done

@@ -38,7 +38,7 @@ rb_set() {
 		m_begin $s
 		fio_run --name=rb --filename=/dev/$dev --direct=1 --ioengine=libaio --rw=randread \
 			--bs=4k --iodepth=$qd --size=$((pages * 4096)) --number_ios=$FIO_IOS \
-			--randrepeat=1 --percentile_list=50:99:99.9
+			--randrepeat=1 --lat_percentiles=1 --percentile_list=50:99:99.9
 		m_end case rb_qd$qd variant $v rep $rep pages $FIO_IOS fio "$FIO"
 	done
 	echo 3 >/proc/sys/vm/drop_caches

@@ -126,14 +126,14 @@ wb_batch() {
 		for i in $(seq 0 $((${#list[@]} - 1))); do
 			v=${list[((i + rep - 1) % ${#list[@]})]}
 			b=32
-			case $v in b*) b=${v#b} ;; esac
+			case $v in b[0-9]*) b=${v#b} ;; esac
 			variant_knobs $v
 			echo $b >$s/writeback_batch_size || bench_fail "writeback_batch_size $b"
 			fill rzram0 $DATA || bench_fail "rzram: fill"
 			m_begin $s
 			writeback rzram0 "$cmd"
 			case $v in
-			b*) m_end case wb_batch variant rzram rep $rep pages $pages cmd "$cmd" batch $b ;;
+			b[0-9]*) m_end case wb_batch variant rzram rep $rep pages $pages cmd "$cmd" batch $b ;;
 			*) m_end case wb_knobs variant rzram-$v rep $rep pages $pages cmd "$cmd" batch $b ;;
 			esac
 		done

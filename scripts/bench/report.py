@@ -77,7 +77,10 @@ def fio_pct(r, p="99.000000"):
     j = fio_job(r)
     if not j:
         return float("nan")
-    pc = j[fio_dir(r)].get("clat_ns", {}).get("percentile", {})
+    # total latency (submission + completion): a bio-based driver that
+    # completes inside submit_bio shows its time as submission latency
+    d = j[fio_dir(r)]
+    pc = d.get("lat_ns", {}).get("percentile") or d.get("clat_ns", {}).get("percentile", {})
     return pc.get(p, float("nan")) / 1000.0
 
 
