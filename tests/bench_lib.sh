@@ -16,9 +16,9 @@
 #	BENCH_SEED_PAGES  pages of the seed scenario (100001: page 0 plus
 #	                  page_indexes=1-100000)
 #	BENCH_PAGES       pages of the other writeback and read-back cases (16384)
-#	BENCH_RAW_MIB     bytes of each raw-device fio job, MiB (64)
+#	BENCH_RAW_MIB     bytes of each raw-device fio job, MiB (32)
 #	BENCH_FIO_IOS     I/Os of each random-read fio job on written-back pages (2048)
-#	BENCH_FE_MIB      bytes of each front-end fio job, MiB (16)
+#	BENCH_FE_MIB      bytes of each front-end fio job, MiB (8)
 #	BENCH_SWAP_MIB    memory the swap-in case pushes out past free memory, MiB (32)
 
 BT=/lib/rzram/benchtool
@@ -31,9 +31,9 @@ REPS=${BENCH_REPS:-5}
 SEED_PAGES=${BENCH_SEED_PAGES:-100001}
 NPAGES=${BENCH_PAGES:-16384}
 NPAGES=$(((NPAGES + 255) / 256 * 256))   # whole MiB for the dd reads
-RAW_MIB=${BENCH_RAW_MIB:-64}
+RAW_MIB=${BENCH_RAW_MIB:-32}
 FIO_IOS=${BENCH_FIO_IOS:-2048}
-FE_MIB=${BENCH_FE_MIB:-16}
+FE_MIB=${BENCH_FE_MIB:-8}
 SWAP_MIB=${BENCH_SWAP_MIB:-32}
 BENCH_FAILS=0
 

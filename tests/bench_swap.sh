@@ -3,8 +3,8 @@
 # Benchmark, case 4: swap-in of written-back pages (scripts/bench.sh; not in
 # TEST_PROGS).  zram0 or rzram0 (disksize 1G, backing device the backing
 # disk) is the only swap.  The guest's free memory is first taken down to
-# about 48 MiB with reserved huge pages (unswappable), so that a process
-# (benchtool swapper) filling 48 + BENCH_SWAP_MIB MiB with random words goes
+# about 32 MiB with reserved huge pages (unswappable), so that a process
+# (benchtool swapper) filling 32 + BENCH_SWAP_MIB MiB with random words goes
 # past free memory and pushes that much out to swap.  Then the process pages out whatever of it is still
 # resident (MADV_PAGEOUT), so that all of its memory is in swap (reclaim
 # also swaps out tmpfs pages, the initramfs's, and not only the process's),
@@ -23,7 +23,7 @@ at_exit "echo 0 >/proc/sys/vm/nr_hugepages; swapoff -a 2>/dev/null"
 mi() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
 # squeeze: reserve huge pages until about FREE_MIB MiB stay available
-FREE_MIB=48
+FREE_MIB=32
 squeeze() {
 	local avail hp n
 	avail=$(mi MemAvailable)

@@ -336,7 +336,7 @@ def build(samples, meta):
     out()
     rows = []
     zb = stat([secs(r) for r in R.sel("wb_batch", variant="zram")])
-    batches = sorted({r["batch"] for r in R.sel("wb_batch", variant="rzram")})
+    batches = sorted({r["batch"] for r in R.sel("wb_batch", variant="rzram") if isinstance(r["batch"], int)})
     if zb:
         rows.append(["zram 6.12", "-", len(R.sel("wb_batch", variant="zram")), fmt(zb, 3), "1.0x", "",
                      fmt(stat([kib_per_req(r, 'w') for r in R.sel('wb_batch', variant='zram')]), 1)])
@@ -405,8 +405,8 @@ def build(samples, meta):
     # ---- 4. swap
     out(f"## 4. Swap-in ({cfg.get('swap_mib')} MiB pushed out past free memory)")
     out()
-    out("The device is the only swap, with the backing disk. Free memory is taken down to about 48 MiB "
-        "with reserved huge pages, a process of 48 MiB plus that amount fills its memory with random "
+    out("The device is the only swap, with the backing disk. Free memory is taken down to about 32 MiB "
+        "with reserved huge pages, a process of 32 MiB plus that amount fills its memory with random "
         "words (swap-out under pressure), pages out what is still resident (MADV_PAGEOUT, so all of it is "
         "in swap), `idle all` + `writeback idle`, the huge pages are released, then either the process "
         "re-reads and checks all its memory (touch, timed) or swapoff is timed (then the process checks "
@@ -622,7 +622,7 @@ def plots(R, outdir, cmd):
     figs.append(("Writeback and read-back time per page", "bench-wb-rb.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    batches = sorted({r["batch"] for r in R.sel("wb_batch", variant="rzram")})
+    batches = sorted({r["batch"] for r in R.sel("wb_batch", variant="rzram") if isinstance(r["batch"], int)})
     if batches:
         m = [stat([secs(r) for r in R.sel("wb_batch", variant="rzram", batch=b)]) for b in batches]
         ax.errorbar(batches, [x[0] for x in m], yerr=[[x[0] - x[1] for x in m], [x[2] - x[0] for x in m]],
