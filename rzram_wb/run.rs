@@ -92,7 +92,7 @@ struct Run<'a> {
     dev: &'a Device,
     store: &'a Store,
     wb: &'a WbStore,
-    batch: Batch,
+    batch: Batch<'a>,
     meta: KVec<ReqMeta>,
     /// Filled requests not yet submitted.
     filled: Fifo,
@@ -344,7 +344,7 @@ pub(super) fn writeback(
     scans: &[Scan],
 ) -> Result<usize> {
     let size = dev.wb.batch_size.load(Relaxed).max(1) as usize;
-    let batch = Batch::new(&wb.dev, size)?;
+    let batch = Batch::new(&wb.dev, &wb.write_bios, size)?;
     let meta = KVec::from_elem(ReqMeta::default(), batch.len(), GFP_KERNEL)?;
     let filled = Fifo::new(batch.len())?;
     let max_run = match crate::glue::param_wb_bio_pages() {
