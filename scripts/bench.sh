@@ -102,7 +102,7 @@ json.dump({
     "qemu": "$(qemu-system-x86_64 --version | head -n1 | awk '{print $4}')",
     "load_before": "$load_before",
     "load_after": "$(cut -d' ' -f1-3 /proc/loadavg)",
-    "other_qemu": "$other_qemu",
+    "other_qemu": "$other_qemu at start, $(($(pgrep -c qemu-system || true) - 0)) at the end",
     "elapsed_s": $elapsed,
     "results_log": "$res",
 }, open(sys.argv[1], "w"))

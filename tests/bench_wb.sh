@@ -17,7 +17,8 @@
 #             second writeback goes into the holes); zram, rzram and rzram
 #             with each writeback knob off
 #   wb_batch  rzram writeback_batch_size 1 8 32 64 256 1024, and the knob
-#             matrix wb_plug x wb_contig at 32 (and wb_bio_pages=1 where the
+#             matrix wb_plug x wb_contig at the default batch size (and
+#             wb_bio_pages=1 where the
 #             module has it), BENCH_PAGES random pages on a
 #             fresh bitmap each time (the pages are rewritten between
 #             samples, which frees their blocks); zram as reference
@@ -120,12 +121,16 @@ wb_batch() {
 		# order rotated by the repetition
 		s=/sys/block/rzram0
 		setup rzram0 || continue
+		# the knob variants run at the module's default batch size
+		local defb
+		read -r defb <$s/writeback_batch_size
 		set -- $all
+		case " $all " in *" b$defb "*) ;; *) set -- "$@" b$defb ;; esac
 		list=("$@")
 		cmd="page_indexes=0-$((pages - 1))"
 		for i in $(seq 0 $((${#list[@]} - 1))); do
 			v=${list[((i + rep - 1) % ${#list[@]})]}
-			b=32
+			b=$defb
 			case $v in b[0-9]*) b=${v#b} ;; esac
 			variant_knobs $v
 			echo $b >$s/writeback_batch_size || bench_fail "writeback_batch_size $b"
@@ -138,8 +143,9 @@ wb_batch() {
 			esac
 		done
 		variant_knobs rzram
-		echo 32 >$s/writeback_batch_size
-		# the knob matrix's all-on point is b32 above
+		echo $defb >$s/writeback_batch_size
+		emit case wb_default_batch batch $defb
+		# the knob matrix's all-on point is b$defb above
 		verify rzram0 $DATA $pages "wb_batch rzram rep $rep"
 		reset_dev rzram0
 	done

@@ -217,7 +217,8 @@ def build(samples, meta):
         f"date {meta.get('date', '?')}; commit {meta.get('commit', '?')}.")
     out(f"- Host: {meta.get('host_cpu', '?')}, {meta.get('host_cpus', '?')} CPUs; load average "
         f"before {meta.get('load_before', '?')}, after {meta.get('load_after', '?')}; "
-        f"other QEMU processes at start: {meta.get('other_qemu', '?')}.")
+        f"other QEMU processes (other sessions' test runs, each a timeout wrapper plus QEMU) "
+        f"{meta.get('other_qemu', '?')}.")
     out(f"- Guest: QEMU {meta.get('qemu', '?')} TCG (`-accel tcg,thread=multi -cpu max,la57=off "
         f"-smp 2 -m 3G`, q35), plain kernel {cfg.get('kernel', '?')}, {cfg.get('cpus', '?')} vCPUs, "
         f"{int(cfg.get('mem_kib', 0)) // 1024} MiB. Nested KVM is unavailable: every figure is emulated.")
@@ -229,16 +230,20 @@ def build(samples, meta):
         "Both with disksize 1G, lzo-rle, the same backing disk and the same data files (generated in the "
         "guest's tmpfs by benchtool). Variants alternate within each repetition (zram, rzram, ...).")
     rb = "present" if cfg.get("have_rb_chain") else "absent (the rzram-rbold variant is skipped)"
-    out(f"- Module knobs: wb_plug, wb_contig (writeback), rb_chain {rb}.")
+    bp = "present" if cfg.get("have_bio_pages") else "absent (its variant is skipped)"
+    out(f"- Module knobs: wb_plug, wb_contig (writeback), wb_bio_pages {bp}, rb_chain {rb}.")
     out("- Per sample: wall time; the backing disk's /sys/block/X/stat deltas (I/Os, merges, KiB per "
         "request, in the direction of the operation); CPU time (user+system+irq+softirq, all CPUs) and "
         "context switches from /proc/stat; bd_stat deltas. Cells are median (min-max).")
     out(f"- Sizes: seed {cfg.get('seed_pages')} pages; other writeback/read-back cases "
         f"{cfg.get('pages')} pages; raw fio jobs {cfg.get('raw_mib')} MiB; random-read jobs "
-        f"{cfg.get('fio_ios')} I/Os; front-end jobs {cfg.get('fe_mib')} MiB; swap-in {cfg.get('swap_mib')} MiB "
-        "pushed to swap.")
-    out("- Every case checks its data afterwards (cmp against the data file, fio crc32c "
-        "verify_only, or the swapper's generator); a mismatch fails the run.")
+        f"{cfg.get('fio_ios')} I/Os; front-end jobs {cfg.get('fe_mib')} MiB (4K) and "
+        f"{4 * int(cfg.get('fe_mib') or 0)} MiB (128K); swap-in: a process of 32 + {cfg.get('swap_mib')} MiB.")
+    out("- Every case checks its data afterwards: cmp of the device (or what was read from it) against "
+        "the data file, cmp of zram0 against rzram0 after the same fio writes (fio's data is deterministic), "
+        "or the swap process comparing every word with its generator. A mismatch fails the run.")
+    out("- fio latency percentiles are of total latency (submission + completion, `lat_percentiles`): "
+        "a bio-based driver that completes inside submit_bio shows its time as submission latency.")
     out()
     if failures:
         out("## FAILURES")
@@ -348,9 +353,10 @@ def build(samples, meta):
                      fmt(stat([kib_per_req(r, 'w') for r in rs]), 1)])
     R.table(["variant", "batch", "runs", "wall s", "zram / rzram", "µs/page", "KiB/req"], rows)
 
-    out("### 2e. Design knobs (batch 32, fresh bitmap)")
+    defb = (R.by.get("wb_default_batch") or [{"batch": 32}])[0]["batch"]
+    out(f"### 2e. Design knobs (writeback_batch_size {defb}, the module's default; fresh bitmap)")
     out()
-    for r in R.sel("wb_batch", variant="rzram", batch=32):
+    for r in R.sel("wb_batch", variant="rzram", batch=defb):
         r2 = dict(r)
         r2["case"] = "wb_knobs"
         r2["variant"] = "rzram"
@@ -399,7 +405,7 @@ def build(samples, meta):
             v = row[0]
             row.append(ratio(meds[v], meds.get("zram", float("nan"))))
             row.append(ratio(meds[v], meds.get("raw", float("nan"))) if v != "raw" else "")
-        R.table(["variant", "runs", "IOPS", "p99 µs", "p50 µs", "guest CPU µs/IO", "disk reads",
+        R.table(["variant", "runs", "IOPS", "p99 µs", "p50 µs", "guest CPU µs/IO (fio start incl.)", "disk reads",
                  "variant / zram (IOPS)", "variant / raw (IOPS)"], rows)
 
     # ---- 4. swap
@@ -506,7 +512,9 @@ def build(samples, meta):
     out()
     rows = summary_rows(R)
     out("raw: for the seed rows the faster of dd 1 MiB O_DIRECT and fio 1 MiB QD4 on the backing disk, "
-        "scaled to the seed's bytes; for the read-back rows the same reads on the backing disk. "
+        "scaled to the seed's bytes; for the other writeback rows fio 1 MiB QD4 sequential write scaled to "
+        "their bytes, and for the fragmented second writeback (single-block holes) fio 4K random write QD32 "
+        "scaled to its pages; for the read-back rows the same reads on the backing disk. "
         "zram / rzram > 1: rzram is faster (for MB/s and IOPS rows the ratio is rzram / zram). "
         "rzram / raw < 1 would mean faster than the disk's measured bound (the bound is a QD1 or QD4 stream).")
     out()
@@ -543,6 +551,10 @@ def summary_rows(R):
     def fio_bound(shape):
         rs = R.sel("raw_fio", shape=shape)
         return statistics.median([sp / 256 / fio_iops(r) for r in rs]) if rs else float("nan")
+    def fio_pages(shape, pages, per_io=256):
+        rs = R.sel("raw_fio", shape=shape)
+        return statistics.median([pages / per_io / fio_iops(r) for r in rs]) if rs else float("nan")
+
     raw_w = min(med_of(R, "raw_dd", op="write"), fio_bound("seq-write-1m-qd4"))
     raw_r = min(med_of(R, "raw_dd", op="read"), fio_bound("seq-read-1m-qd4"))
     add("writeback seed (rzram page_indexes)", med_of(R, "wb_seed", variant="zram"),
@@ -551,9 +563,29 @@ def summary_rows(R):
         med_of(R, "wb_seed", variant="rzram-huge"), raw_w)
     add("read-back seed, dd 1M", med_of(R, "rb_seed_1m", variant="zram"),
         med_of(R, "rb_seed_1m", variant="rzram"), raw_r)
-    add("writeback idle, compressible", med_of(R, "wb_idle", variant="zram"), med_of(R, "wb_idle", variant="rzram"))
-    add("writeback fragmented (2nd)", med_of(R, "wb_frag2", variant="zram"), med_of(R, "wb_frag2", variant="rzram"))
-    add("writeback batch 32", med_of(R, "wb_batch", variant="zram"), med_of(R, "wb_batch", variant="rzram", batch=32))
+    npg = (R.by.get("config") or [{}])[0].get("pages") or 0
+    seqb = fio_pages("seq-write-1m-qd4", npg)
+    holeb = fio_pages("rand-write-4k-qd32", npg // 2, 1)
+    add("writeback idle, compressible", med_of(R, "wb_idle", variant="zram"), med_of(R, "wb_idle", variant="rzram"),
+        seqb)
+    add("writeback fragmented (2nd)", med_of(R, "wb_frag2", variant="zram"), med_of(R, "wb_frag2", variant="rzram"),
+        holeb)
+    defb = (R.by.get("wb_default_batch") or [{"batch": 32}])[0]["batch"]
+    add(f"writeback {R.sel('wb_batch', variant='zram')[0]['pages'] if R.sel('wb_batch', variant='zram') else ''} "
+        f"pages, default batch {defb}", med_of(R, "wb_batch", variant="zram"),
+        med_of(R, "wb_batch", variant="rzram", batch=defb), seqb)
+    for b in (1, 1024):
+        if R.sel("wb_batch", variant="rzram", batch=b):
+            add(f"writeback, batch {b}", med_of(R, "wb_batch", variant="zram"),
+                med_of(R, "wb_batch", variant="rzram", batch=b), seqb)
+    for v in ("noplug", "nocontig", "noplug-nocontig", "bio1"):
+        if R.sel("wb_knobs", variant=f"rzram-{v}"):
+            add(f"writeback, knob {v}", med_of(R, "wb_batch", variant="zram"),
+                med_of(R, "wb_knobs", variant=f"rzram-{v}"), seqb)
+    for v in ("noplug", "nocontig"):
+        if R.sel("wb_frag2", variant=f"rzram-{v}"):
+            add(f"writeback fragmented (2nd), knob {v}", med_of(R, "wb_frag2", variant="zram"),
+                med_of(R, "wb_frag2", variant=f"rzram-{v}"), holeb)
     for c in ("rb_1m", "rb_4k", "rb_buf"):
         add(f"read-back {c}", med_of(R, c, variant="zram"), med_of(R, c, variant="rzram"),
             med_of(R, c, variant="raw"))
