@@ -27,6 +27,9 @@
  *	  quit         exit 0
  *	SIGBUS or any other fatal signal ends it (the shell sees the signal).
  *
+ *   rbhelper gen PAGES SEED
+ *	Writes the pages "hold" fills to stdout (an image for a device).
+ *
  *   rbhelper failnth N FILE TEXT
  *	Opens FILE for writing, then makes the Nth fault-injection point of
  *	this thread fail (/proc/self/task/TID/fail-nth) and writes TEXT to
@@ -287,6 +290,23 @@ static int cmd_hold(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_gen(int argc, char **argv)
+{
+	if (argc < 4)
+		return 2;
+	size_t pages = strtoull(argv[2], NULL, 0);
+	uint64_t seed = strtoull(argv[3], NULL, 0);
+	uint64_t page[PAGE / 8];
+
+	for (size_t i = 0; i < pages; i++) {
+		for (size_t w = 0; w < PAGE / 8; w++)
+			page[w] = pattern(seed, i, w);
+		if (write_all(1, page, PAGE))
+			die("write stdout");
+	}
+	return 0;
+}
+
 /* ---- failnth --------------------------------------------------------- */
 
 static int cmd_failnth(int argc, char **argv)
@@ -387,6 +407,8 @@ int main(int argc, char **argv)
 			rc = cmd_read(argc, argv);
 		else if (!strcmp(argv[1], "hold"))
 			rc = cmd_hold(argc, argv);
+		else if (!strcmp(argv[1], "gen"))
+			rc = cmd_gen(argc, argv);
 		else if (!strcmp(argv[1], "failnth"))
 			rc = cmd_failnth(argc, argv);
 		else if (!strcmp(argv[1], "readrm"))
