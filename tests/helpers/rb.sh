@@ -7,9 +7,8 @@ P=4096
 # MIS bytes into a page (see rbhelper.c); empty if the read failed
 rb_sum() {
 	local out
-	out=$("$RB" read "$@" | sha256sum) || return 1
-	# a failed read still gives the sha of what came through: check status
-	[ "${PIPESTATUS[0]:-0}" = 0 ] || return 1
+	# pipefail: a failed read must not pass as the sum of what came through
+	out=$(set -o pipefail; "$RB" read "$@" | sha256sum) || return 1
 	echo "${out%% *}"
 }
 # img_sum FILE OFF LEN: sha256 of LEN bytes at OFF of FILE
