@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Writeback when allocations fail, at every allocation it makes: the
+# in-tree zram (baseline, same boot), then rzram.
+#
+# 16 random pages (huge), writeback_limit enabled (budget 1000), rzram
+# with batch size 4 (so a writeback takes several rounds of fill, submit
+# and reap).  For N = 1, 2, ...: the Nth fault-injection point of the
+# task writing "huge" to `writeback` fails (/proc/self/task/TID/fail-nth,
+# through rbhelper failnth; failslab and fail_page_alloc count sleeping
+# and order-0 allocations, silently).  Whatever the writeback returns,
+# afterwards:
+#	- bd_count is exactly the number of pages written back (16 minus
+#	  the huge pages still resident): no block leaked by an early exit;
+#	- writeback_limit is exactly 1000 minus that: every charge of a
+#	  page not written back was refunded;
+#	- a second `huge` writeback (no failure) succeeds and writes every
+#	  remaining page: no slot was left UNDER_WB;
+#	- the content is intact; rewriting the pages releases every block
+#	  (bd_count 0).
+# The sweep ends at the first N that was never reached (the writeback
+# made fewer than N allocations): every allocation of the writeback path
+# has then failed once.  Some of them must have made the writeback fail.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/helpers/rb.sh"
+NP=16
+MAXN=${rzram_rb_maxn:-600}
+CASES=14
+
+ktap_plan $((2 * CASES))
+at_exit fi_off
+at_exit '[ ! -e /sys/module/zram ] || { echo 1 >/sys/block/zram0/reset; rmmod zram; }'
+at_exit '[ ! -e /sys/module/rzram ] || { echo 1 >/sys/block/rzram0/reset; rmmod rzram; }'
+[ -w $FI/failslab/probability ] && [ -w $FI/fail_page_alloc/probability ] ||
+	ktap_abort "no failslab or fail_page_alloc in $FI (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC)"
+modprobe zsmalloc 2>/dev/null
+[ -e /sys/module/zram ] && rmmod zram
+head -c $((NP * P)) /dev/urandom >"$TMP/img"
+want=$(sha256 "$TMP/img")
+
+# sweep DRV BACKING
+sweep() {
+	local drv=$1 dev=/dev/${1}0 n out inj ret c r w lim hp written
+	local bad_bd=0 bad_lim=0 bad_second=0 bad_content=0 bad_release=0 failed=0 last=
+	local -A rets=()
+	S=/sys/block/${drv}0
+	kmsg "sweep $drv"
+	if [ $drv = zram ]; then
+		check "$drv: modprobe zram" modprobe zram num_devices=1 || return 1
+	else
+		check "$drv: insmod rzram.ko" insmod /lib/rzram/rzram.ko || return 1
+	fi
+	check_blockdev "$drv: $dev is a block device" $dev || return 1
+	check "$drv: backing_dev $2, disksize 1M, limit enabled" eval "attr_write $2 $S/backing_dev &&
+		attr_write 1M $S/disksize &&
+		{ [ $drv = zram ] || attr_write 4 $S/writeback_batch_size; } &&
+		attr_write 1 $S/writeback_limit_enable && attr_write 1000 $S/writeback_limit &&
+		dd if=$TMP/img of=$dev bs=64K oflag=direct status=none" || return 1
+	check_eq "$drv: $NP huge pages stored, nothing written back" "$NP 0 0 0" \
+		"$(field 8 $S/mm_stat) $(bd)"
+	# probability 0: only fail-nth injects
+	fi_on 0
+	for ((n = 1; n <= MAXN; n++)); do
+		out=$("$RB" failnth $n $S/writeback huge)
+		inj=${out#injected=}
+		inj=${inj%% *}
+		ret=${out##*ret=}
+		if [ "$inj" != 1 ]; then
+			last=$n
+			break
+		fi
+		rets[$ret]=$((${rets[$ret]:-0} + 1))
+		[ "$ret" = ok ] || failed=$((failed + 1))
+		read -r c r w <$S/bd_stat
+		read -r lim <$S/writeback_limit
+		hp=$(field 8 $S/mm_stat)
+		written=$((NP - hp))
+		if [ "$c" != $written ]; then
+			bad_bd=$((bad_bd + 1))
+			[ $bad_bd -le 5 ] && diag "$drv: n=$n ($ret): bd_count $c, $written pages written back"
+		fi
+		if [ "$lim" != $((1000 - written)) ]; then
+			bad_lim=$((bad_lim + 1))
+			[ $bad_lim -le 5 ] && diag "$drv: n=$n ($ret): writeback_limit $lim, $written pages written back"
+		fi
+		wr huge $S/writeback
+		read -r c r w <$S/bd_stat
+		read -r lim <$S/writeback_limit
+		hp=$(field 8 $S/mm_stat)
+		if [ "$WR $c $hp $lim" != "ok $NP 0 $((1000 - NP))" ]; then
+			bad_second=$((bad_second + 1))
+			[ $bad_second -le 5 ] && diag "$drv: n=$n ($ret): second writeback: $WR, bd_count $c, huge_pages $hp, limit $lim"
+		fi
+		if ! dd if=$dev bs=64K count=1 iflag=direct status=none | cmp -s - "$TMP/img"; then
+			bad_content=$((bad_content + 1))
+			[ $bad_content -le 5 ] && diag "$drv: n=$n ($ret): content differs"
+		fi
+		dd if="$TMP/img" of=$dev bs=64K oflag=direct status=none
+		read -r c r w <$S/bd_stat
+		if [ "$c" != 0 ]; then
+			bad_release=$((bad_release + 1))
+			[ $bad_release -le 5 ] && diag "$drv: n=$n ($ret): bd_count $c after rewriting every page"
+		fi
+		attr_write 1000 $S/writeback_limit
+	done
+	fi_off
+	diag "$drv: fault points: $((${last:-$MAXN} - 1)); writeback results: $(for k in "${!rets[@]}"; do echo -n "$k x${rets[$k]} "; done)"
+	check "$drv: the sweep reached a run with no fault point left (N <= $MAXN)" test -n "$last"
+	check "$drv: the sweep injected failures" test "${last:-$MAXN}" -gt 1
+	check "$drv: some injected failures made the writeback fail ($failed)" test $failed -gt 0
+	check_eq "$drv: bd_count == pages written back after every failed run" 0 $bad_bd
+	check_eq "$drv: writeback_limit exact after every failed run" 0 $bad_lim
+	check_eq "$drv: a second writeback wrote every page back after every run (none stuck UNDER_WB)" 0 $bad_second
+	check_eq "$drv: content intact after every run" 0 $bad_content
+	check_eq "$drv: every block released when the pages are rewritten" 0 $bad_release
+	check_eq "$drv: content" "$want" "$(dd if=$dev bs=64K count=1 iflag=direct status=none | sha256sum | cut -d" " -f1)"
+	check "$drv: reset, unload" eval "attr_write 1 $S/reset && rmmod $drv"
+}
+sweep zram $RZRAM_SMALL_DEV || ktap_abort "zram setup failed"
+sweep rzram $RZRAM_BACKING_DEV || ktap_abort "rzram setup failed"
+ktap_finish
