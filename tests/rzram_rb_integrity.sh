@@ -12,25 +12,35 @@
 # pages.  Then the whole device is read with each shape and compared with
 # the expected image:
 #	4 KiB O_DIRECT reads, 1 MiB O_DIRECT reads;
-#	one preadv of 4 KiB segments that start 512 bytes into a page (each
-#	page of the device arrives as two partial segments, 3584 + 512);
-#	512-byte segments (eight per device page);
+#	one preadv of 4 KiB segments that each start 512 bytes into a page:
+#	every page of the device arrives as two partial segments, 3584
+#	bytes at page offset 0 and 512 bytes at page offset 3584;
+#	the same starting 3584 bytes into a page (512 + 3584);
+#	12 KiB segments starting 3072 bytes into a page (1024 + 3072 per
+#	device page: segment and page boundaries never meet);
 #	1 MiB segments starting 512 bytes into a page (every bvec partial);
-#	1536-byte segments 3072 bytes into a page (segment and page
-#	boundaries never meet);
 #	buffered reads (page cache dropped first), of the whole device and
 #	of 20000 bytes at byte 1000;
-#	a single 4 KiB read of a written-back page in 512-byte segments.
-# Each must also have read from the backing device (bd_reads grew; by
-# exactly one per written-back page for the aligned 4 KiB and 1 MiB
+#	one written-back page as 512 + 3584 bytes.
+# The disk's logical block size is 4096, so O_DIRECT needs 4 KiB
+# multiples in offset and in each segment's length; only the memory may
+# be misaligned (to 512 bytes): partial-page pieces come from there.
+# Each read must also have read from the backing device (bd_reads grew;
+# by exactly one per written-back page for the aligned 4 KiB and 1 MiB
 # reads), and no read may fail (io_stat).
+#
+# zram 6.12 runs the aligned and buffered shapes as a baseline.  The
+# misaligned ones it gets wrong on 4 KiB-page machines (without
+# ZRAM_PARTIAL_IO it takes every bvec for a whole page and ignores its
+# offset), for resident pages as for written-back ones: for zram they
+# are only reported (diagnostics), not cases.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/rb.sh"
 NP=1024
 SZ=$((NP * P))
 WB_PAGES=448	# random pages (512) minus 32 rewritten, 32 discarded
 
-ktap_plan 56
+ktap_plan $((2 * 28 - 2 * 5))
 
 # setup DRV BACKING: load DRV, init 4 MiB on BACKING, fill, write back,
 # rewrite and discard; sets DEV and S
@@ -58,7 +68,8 @@ setup() {
 
 # shape DESC EXACT CMD...: CMD prints the sha256 of what it read; it must
 # be the image's (or, with OFF LEN in SHAPE_RANGE, that part of it), and
-# bd_reads must grow (by exactly $WB_PAGES if EXACT is "exact")
+# bd_reads must grow (by exactly $WB_PAGES if EXACT is "exact").  EXACT
+# "misaligned": on zram, only say whether it matched.
 shape() {
 	local desc=$1 exact=$2 r0 r1 want got
 	shift 2
@@ -66,6 +77,10 @@ shape() {
 	r0=$(field 2 $S/bd_stat)
 	got=$("$@")
 	r1=$(field 2 $S/bd_stat)
+	if [ $DRV = zram ] && [ $exact = misaligned ]; then
+		diag "zram: $desc: $([ "$want" = "$got" ] && echo "right" || echo "WRONG content") ($((r1 - r0)) backing reads; not a case, see the top)"
+		return
+	fi
 	check_eq "$DRV: $desc: content" "$want" "$got"
 	if [ "$exact" = exact ]; then
 		check_eq "$DRV: $desc: one backing read per written-back page" $WB_PAGES $((r1 - r0))
@@ -79,16 +94,16 @@ dd_sum() { dd if=$DEV bs="$1" iflag=direct status=none | sha256sum | cut -d' ' -
 shapes() {
 	shape "4 KiB O_DIRECT reads" exact dd_sum 4K
 	shape "1 MiB O_DIRECT reads" exact dd_sum 1M
-	shape "4 KiB segments at page offset 512" partial rb_sum $DEV 0 $SZ 4096 512
-	shape "512-byte segments" partial rb_sum $DEV 0 $SZ 512 512
-	shape "1 MiB segments at page offset 512" partial rb_sum $DEV 0 $SZ 1048576 512
-	SHAPE_RANGE="0 4190208" shape "1536-byte segments at page offset 3072" partial \
-		rb_sum $DEV 0 4190208 1536 3072
-	shape "buffered read of the whole device" partial rb_sum $DEV 0 $SZ $SZ 0 buffered
-	SHAPE_RANGE="1000 20000" shape "buffered read of 20000 bytes at byte 1000" partial \
+	shape "4 KiB segments at page offset 512" misaligned rb_sum $DEV 0 $SZ 4096 512
+	shape "4 KiB segments at page offset 3584" misaligned rb_sum $DEV 0 $SZ 4096 3584
+	SHAPE_RANGE="0 4190208" shape "12 KiB segments at page offset 3072" misaligned \
+		rb_sum $DEV 0 4190208 12288 3072
+	shape "1 MiB segments at page offset 512" misaligned rb_sum $DEV 0 $SZ 1048576 512
+	shape "buffered read of the whole device" buffered rb_sum $DEV 0 $SZ $SZ 0 buffered
+	SHAPE_RANGE="1000 20000" shape "buffered read of 20000 bytes at byte 1000" buffered \
 		rb_sum $DEV 1000 20000 20000 100 buffered
-	SHAPE_RANGE="$((4 * P)) $P" shape "one written-back page in 512-byte segments" partial \
-		rb_sum $DEV $((4 * P)) $P 512 512
+	SHAPE_RANGE="$((4 * P)) $P" shape "one written-back page as 512 + 3584 bytes" misaligned \
+		rb_sum $DEV $((4 * P)) $P 4096 3584
 	check_eq "$DRV: io_stat: no failed read" 0 "$(field 1 $S/io_stat)"
 }
 

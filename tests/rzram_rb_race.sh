@@ -87,6 +87,10 @@ want_r1=$(want_sum 256 256)
 # ---- the barrier ----------------------------------------------------------
 kmsg "suspend"
 check "suspend $DM" dmsetup suspend $DM
+# a read that should not have waited would hang here: resume after 300 s
+# whatever happens, so the program fails instead of timing out
+(sleep 300; echo "watchdog: resumed $DM after 300 s" >"$TMP/watchdog"; dmsetup resume $DM) &
+WD=$!
 (wr huge $S/writeback; echo "$WR" >"$TMP/wb.rc") </dev/null >/dev/null 2>&1 &
 WB=$!
 dd if=$DEV of="$TMP/r1" bs=1M skip=1 count=1 iflag=direct status=none &
@@ -115,9 +119,9 @@ check_eq "nothing completed: bd_reads, bd_writes unchanged" "0 512" \
 
 # all in memory: none of this waits for the backing device
 check_eq "frozen: pages 0..63 (4 KiB reads)" "$(want_sum 0 64)" "$(dev_sum 0 64)"
-check_eq "frozen: pages 0..255 (1 MiB read)" "$(want_sum 0 256)" "$(dev_sum 0 256 1M)"
-check_eq "frozen: pages 0..255 (512-byte segments)" "$(want_sum 0 256)" \
-	"$(rb_sum $DEV 0 $((256 * P)) 512 512)"
+check_eq "frozen: pages 0..255 (1 MiB read)" "$(want_sum 0 256)" "$(dev_sum 0 256 1048576)"
+check_eq "frozen: pages 0..255 (4 KiB segments at page offset 3584)" "$(want_sum 0 256)" \
+	"$(rb_sum $DEV 0 $((256 * P)) 4096 3584)"
 check_eq "frozen: pages 0..255 (4 KiB segments at page offset 512)" "$(want_sum 0 256)" \
 	"$(rb_sum $DEV 0 $((256 * P)) 4096 512)"
 check "frozen: overwrite pages 0..15 (in flight)" put "$TMP/img4" 0 16
@@ -126,14 +130,14 @@ check "frozen: overwrite pages 128..143 (not reached)" put "$TMP/img4" 128 16
 check "frozen: discard pages 144..159 (not reached)" discard 144 16
 check "frozen: discard page 600 (being read), overwrite 601, discard 604" eval \
 	"discard 600 1 && put $TMP/img4 601 1 && discard 604 1"
-check_eq "frozen: pages 0..255 read back as written" "$(want_sum 0 256)" "$(dev_sum 0 256 1M)"
-check_eq "frozen: pages 600..607 read back as written (4 KiB reads)" \
-	"$(want_sum 600 8)" "$(dev_sum 600 8)"
+check_eq "frozen: pages 0..255 read back as written" "$(want_sum 0 256)" "$(dev_sum 0 256 1048576)"
+check_eq "frozen: pages 600..604 read back as written (4 KiB reads)" \
+	"$(want_sum 600 5)" "$(dev_sum 600 5)"
 check "frozen: the writeback and both readers still wait" eval \
 	"[ ! -e $TMP/wb.rc ] && in_state_d $R1 && in_state_d $R2"
 
 kmsg "resume"
-check "resume $DM" dmsetup resume $DM
+check "resume $DM (not the watchdog)" eval "[ ! -e $TMP/watchdog ] && kill $WD && dmsetup resume $DM"
 wait $R1
 r1=$?
 wait $R2
@@ -151,9 +155,9 @@ check_eq "reader 2 got page 600 as it was before the discard" "0 $old600" "$r2 $
 # in flight: their 8 random pages stay resident huge pages.
 check_eq "bd_count: 486 pages written back, 8 resident huge pages" "486 8" \
 	"$(field 1 $S/bd_stat) $(field 8 $S/mm_stat)"
-check_eq "content (1 MiB reads)" "$(want_sum 0 $NP)" "$(dev_sum 0 $NP 1M)"
+check_eq "content (1 MiB reads)" "$(want_sum 0 $NP)" "$(dev_sum 0 $NP 1048576)"
 check_eq "content (4 KiB reads)" "$(want_sum 0 $NP)" "$(dev_sum 0 $NP)"
-check_eq "content (512-byte segments)" "$(want_sum 0 $NP)" "$(rb_sum $DEV 0 $SZ 512 512)"
+check_eq "content (4 KiB segments at page offset 3584)" "$(want_sum 0 $NP)" "$(rb_sum $DEV 0 $SZ 4096 3584)"
 check_wr "huge writeback of the rest" ok huge $S/writeback
 check_eq "494 written back, none resident huge" "494 0" \
 	"$(field 1 $S/bd_stat) $(field 8 $S/mm_stat)"
