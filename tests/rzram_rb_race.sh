@@ -88,8 +88,10 @@ want_r1=$(want_sum 256 256)
 kmsg "suspend"
 check "suspend $DM" dmsetup suspend $DM
 # a read that should not have waited would hang here: resume after 300 s
-# whatever happens, so the program fails instead of timing out
-(sleep 300; echo "watchdog: resumed $DM after 300 s" >"$TMP/watchdog"; dmsetup resume $DM) &
+# whatever happens, so the program fails instead of timing out (its
+# output not on ours: a sleep left behind must not hold the runner's pipe)
+(sleep 300; echo "watchdog: resumed $DM after 300 s" >"$TMP/watchdog"; dmsetup resume $DM) \
+	</dev/null >/dev/null 2>&1 &
 WD=$!
 (wr huge $S/writeback; echo "$WR" >"$TMP/wb.rc") </dev/null >/dev/null 2>&1 &
 WB=$!
