@@ -51,10 +51,10 @@ mod parse;
 mod rzram_wb;
 mod slots;
 
-use glue::bio::{Bio, Op};
+use glue::bio::{Bio, Op, Segment};
 use glue::comp::{self, Compressor};
 use glue::disk::{Disk, DiskConfig, DiskOps, DiskRef, DiskVtable, Major, SECTOR_SHIFT};
-use glue::page::OwnedPage;
+use glue::page::{PageMut, PagePool};
 use glue::rwsem::RwSem;
 use glue::sysfs::{disk_attrs, SysfsBuf};
 use glue::zsmalloc::{ZsGfp, ZsPool};
@@ -82,6 +82,10 @@ const ALGORITHMS: [&CStr; 4] = [
     c_str!("lz4"),
     c_str!("zstd"),
 ];
+/// Bounce pages kept in reserve per device.  A task holds at most one at
+/// a time, and gives it back without waiting on another, so one suffices
+/// for progress; a few more keep concurrent partial I/O from queueing.
+const BOUNCE_RESERVE: i32 = 4;
 /// zram 6.12's default.
 const DEFAULT_ALGORITHM: &CStr = c_str!("lzo-rle");
 
@@ -99,7 +103,6 @@ pub(crate) struct Stats {
     pub(crate) max_used_pages: AtomicU64,
     pub(crate) writestall: AtomicU64,
     pub(crate) miss_free: AtomicU64,
-    pub(crate) bd_count: AtomicU64,
     pub(crate) bd_reads: AtomicU64,
     pub(crate) bd_writes: AtomicU64,
 }
@@ -118,7 +121,6 @@ impl Stats {
             &self.max_used_pages,
             &self.writestall,
             &self.miss_free,
-            &self.bd_count,
             &self.bd_reads,
             &self.bd_writes,
         ] {
@@ -144,6 +146,8 @@ pub(crate) struct Store {
     huge_class_size: usize,
     /// The backing device's blocks, if one is configured.
     pub(crate) wb: Option<rzram_wb::WbStore>,
+    /// Bounce pages for partial-page I/O, which never fails for memory.
+    bounce: PagePool,
 }
 
 impl Drop for Store {
@@ -213,6 +217,13 @@ fn fill_same(dst: &mut [u8], v: u64) {
     }
 }
 
+/// The page of the device that holds `sector`, and the byte offset in it.
+fn page_of(sector: u64) -> (usize, usize) {
+    let index = (sector >> SECTORS_PER_PAGE_SHIFT) as usize;
+    let off = ((sector & (SECTORS_PER_PAGE - 1)) << SECTOR_SHIFT) as usize;
+    (index, off)
+}
+
 fn now_secs() -> u32 {
     glue::boottime_secs().clamp(0, u32::MAX as i64) as u32
 }
@@ -253,33 +264,40 @@ impl Device {
                     .fetch_sub(h.size() as u64, Relaxed);
                 store.pool.free(h);
             }
-            Content::Wb(block) => rzram_wb::free_block(self, store, block),
+            Content::Wb(block) => rzram_wb::free_block(store, block),
         }
         dec(&self.stats.pages_stored);
     }
 
-    /// Reads page `index` into `dst` (a whole page), as `zram_read_page`.
-    fn read_page(&self, store: &Store, index: usize, dst: &mut [u8]) -> Result {
+    /// Reads page `index` into `dst`, as `zram_read_page`.
+    fn read_page(&self, store: &Store, index: usize, dst: &mut PageMut<'_>) -> Result {
         let slot = store.slots.lock(index)?;
+        self.read_slot(store, slot, dst)
+    }
+
+    /// Reads the locked `slot` into `dst`; unlocks it.
+    fn read_slot(&self, store: &Store, slot: Slot<'_>, dst: &mut PageMut<'_>) -> Result {
         match slot.data_ref() {
-            Content::Empty => dst.fill(0),
-            Content::Same(v) => fill_same(dst, *v),
-            Content::Zs(h) if h.size() == PAGE_SIZE => store.pool.with_object(h, |src| {
-                // Both are a page (`dst` by this function's contract), as
-                // `decompress` below also requires: else `EIO`, as there.
-                if src.len() != dst.len() {
-                    return Err(EIO);
-                }
-                dst.copy_from_slice(src);
-                Ok(())
+            Content::Empty => dst.with_mut(|d| d.fill(0)),
+            Content::Same(v) => dst.with_mut(|d| fill_same(d, *v)),
+            Content::Zs(h) if h.size() == PAGE_SIZE => dst.with_mut(|d| {
+                store.pool.with_object(h, |src| {
+                    // Both are a page, as `decompress` below also
+                    // requires: else `EIO`, as there.
+                    if src.len() != d.len() {
+                        return Err(EIO);
+                    }
+                    d.copy_from_slice(src);
+                    Ok(())
+                })
             })?,
             Content::Zs(h) => {
                 let mut strm = store.comp.get()?;
-                store.pool.with_object(h, |src| strm.decompress(src, dst))?;
+                dst.with_mut(|d| store.pool.with_object(h, |src| strm.decompress(src, d)))?;
             }
             &Content::Wb(block) => {
                 // The slot is unlocked before the (sleeping) read.
-                return rzram_wb::read_block(self, store, block, dst, move || drop(slot));
+                return rzram_wb::read_block(self, store, block, dst, slot);
             }
         }
         Ok(())
@@ -302,9 +320,9 @@ impl Device {
             inc(&self.stats.huge_pages_since);
         }
         let mut slot = store.slots.lock(index)?;
+        // `free_slot` cleared every flag.
         self.free_slot(store, &mut slot);
-        let keep = slot.flags();
-        slot.set_flags(keep | flags);
+        slot.set_flags(flags);
         *slot.data() = content;
         drop(slot);
         inc(&self.stats.pages_stored);
@@ -377,33 +395,63 @@ impl Device {
         }
     }
 
-    /// Reads `dst.len()` bytes at byte `off` of page `index`.
-    fn read_part(&self, store: &Store, index: usize, off: usize, dst: &mut [u8]) -> Result {
-        if dst.len() == PAGE_SIZE {
-            return self.read_page(store, index, dst);
+    /// Reads a whole page into the page of `seg`: a written-back page as a
+    /// child bio of the bio being served, if `chain` is given.
+    fn read_whole(
+        &self,
+        store: &Store,
+        index: usize,
+        seg: &mut Segment<'_>,
+        chain: Option<&mut rzram_wb::Chain<'_>>,
+    ) -> Result {
+        let slot = store.slots.lock(index)?;
+        if let (&Content::Wb(block), Some(chain)) = (slot.data_ref(), chain) {
+            return rzram_wb::chain_read(self, store, chain, seg, block, slot);
         }
-        let mut tmp = OwnedPage::alloc_noio()?;
-        tmp.with_mut(|page| {
-            self.read_page(store, index, page)?;
-            // `rw` keeps `off + dst.len()` within the page.
-            let src = page.get(off..).and_then(|p| p.get(..dst.len()));
-            dst.copy_from_slice(src.ok_or(EIO)?);
+        let mut dst = seg.whole_page().ok_or(EIO)?;
+        self.read_slot(store, slot, &mut dst)
+    }
+
+    /// Reads `len` bytes at byte `off` of page `index` into bytes
+    /// `at..at + len` of `seg`, through a bounce page.
+    fn read_part(
+        &self,
+        store: &Store,
+        index: usize,
+        off: usize,
+        seg: &mut Segment<'_>,
+        at: usize,
+        len: usize,
+    ) -> Result {
+        let mut bounce = store.bounce.get()?;
+        let mut page = bounce.page_mut();
+        self.read_page(store, index, &mut page)?;
+        page.with_mut(|src| {
+            let src = src.get(off..).and_then(|p| p.get(..len)).ok_or(EIO)?;
+            let mut map = seg.map();
+            let dst = map
+                .as_mut_slice()
+                .get_mut(at..)
+                .and_then(|d| d.get_mut(..len));
+            dst.ok_or(EIO)?.copy_from_slice(src);
             Ok(())
         })
     }
 
-    /// Writes `src` at byte `off` of page `index`.
+    /// Writes `src` at byte `off` of page `index`; a partial page is merged
+    /// with the old content in a bounce page.
     fn write_part(&self, store: &Store, index: usize, off: usize, src: &[u8]) -> Result {
         if src.len() == PAGE_SIZE {
             return self.write_page(store, index, src);
         }
-        let mut tmp = OwnedPage::alloc_noio()?;
-        tmp.with_mut(|page| {
-            self.read_page(store, index, page)?;
-            // `rw` keeps `off + src.len()` within the page.
-            let dst = page.get_mut(off..).and_then(|p| p.get_mut(..src.len()));
+        let mut bounce = store.bounce.get()?;
+        let mut page = bounce.page_mut();
+        self.read_page(store, index, &mut page)?;
+        page.with_mut(|p| {
+            // `write_bio` keeps `off + src.len()` within the page.
+            let dst = p.get_mut(off..).and_then(|p| p.get_mut(..src.len()));
             dst.ok_or(EIO)?.copy_from_slice(src);
-            self.write_page(store, index, page)
+            self.write_page(store, index, p)
         })
     }
 
@@ -413,37 +461,59 @@ impl Device {
         }
     }
 
-    /// Serves a read or write bio.
-    fn rw(&self, store: &Store, bio: &mut Bio, write: bool) -> Result {
+    /// Counts a failed request, as zram's `failed_reads`/`failed_writes`.
+    fn failed(&self, write: bool, e: Error) -> Error {
+        inc(if write {
+            &self.stats.failed_writes
+        } else {
+            &self.stats.failed_reads
+        });
+        e
+    }
+
+    /// Serves a read bio.  Whole pages that are written back are read by
+    /// child bios of `bio`, which completes only after them.
+    fn read_bio(&self, store: &Store, bio: &mut Bio) -> Result {
         let mut sector = bio.sector();
+        let mut chain = rzram_wb::chain(store, bio.size() as usize >> PAGE_SHIFT);
         bio.for_each_segment(|seg| {
             let len = seg.len();
-            let mut map = seg.map();
             let mut done = 0;
             while done < len {
-                let index = (sector >> SECTORS_PER_PAGE_SHIFT) as usize;
-                let off = ((sector & (SECTORS_PER_PAGE - 1)) << SECTOR_SHIFT) as usize;
+                let (index, off) = page_of(sector);
                 let n = (len - done).min(PAGE_SIZE - off);
-                // The mapping is `len` bytes long, so the lookups succeed.
-                let r = if write {
-                    let src = map.as_slice().get(done..done + n).ok_or(EIO);
-                    src.and_then(|src| self.write_part(store, index, off, src))
+                let r = if n == PAGE_SIZE {
+                    self.read_whole(store, index, seg, chain.as_mut())
                 } else {
-                    let dst = map.as_mut_slice().get_mut(done..done + n).ok_or(EIO);
-                    dst.and_then(|dst| self.read_part(store, index, off, dst))
+                    self.read_part(store, index, off, seg, done, n)
                 };
-                if let Err(e) = r {
-                    inc(if write {
-                        &self.stats.failed_writes
-                    } else {
-                        &self.stats.failed_reads
-                    });
-                    return Err(e);
-                }
+                r.map_err(|e| self.failed(false, e))?;
                 self.mark_accessed(store, index);
                 done += n;
                 // The block layer keeps the bio inside the disk's capacity:
                 // the sector does not wrap (it would in C, unsigned).
+                sector = sector.wrapping_add((n >> SECTOR_SHIFT) as u64);
+            }
+            Ok(())
+        })
+    }
+
+    /// Serves a write bio.
+    fn write_bio(&self, store: &Store, bio: &mut Bio) -> Result {
+        let mut sector = bio.sector();
+        bio.for_each_segment(|seg| {
+            let len = seg.len();
+            let map = seg.map();
+            let mut done = 0;
+            while done < len {
+                let (index, off) = page_of(sector);
+                let n = (len - done).min(PAGE_SIZE - off);
+                // The mapping is `len` bytes long, so the lookup succeeds.
+                let src = map.as_slice().get(done..done + n).ok_or(EIO);
+                src.and_then(|src| self.write_part(store, index, off, src))
+                    .map_err(|e| self.failed(true, e))?;
+                self.mark_accessed(store, index);
+                done += n;
                 sector = sector.wrapping_add((n >> SECTOR_SHIFT) as u64);
             }
             Ok(())
@@ -525,8 +595,8 @@ impl DiskOps for Device {
             return;
         };
         let r = match op {
-            Op::Read => self.rw(store, &mut bio, false),
-            Op::Write => self.rw(store, &mut bio, true),
+            Op::Read => self.read_bio(store, &mut bio),
+            Op::Write => self.write_bio(store, &mut bio),
             Op::Discard | Op::WriteZeroes => {
                 self.discard(store, &bio);
                 Ok(())
@@ -602,6 +672,7 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
     })?;
     let huge_class_size = pool.huge_class_size();
     let wb = backing.map(rzram_wb::WbStore::new).transpose()?;
+    let bounce = PagePool::new(BOUNCE_RESERVE)?;
     {
         let mut cfg = dev.init.write();
         cfg.store = Some(Store {
@@ -610,6 +681,7 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
             slots,
             huge_class_size,
             wb,
+            bounce,
         });
         cfg.disksize = size;
     }

@@ -28,6 +28,13 @@ static bool wb_contig = true;
 module_param(wb_contig, bool, 0644);
 MODULE_PARM_DESC(wb_contig, "Give a writeback batch consecutive backing blocks (default: on)");
 
+static bool rb_chain = true;
+module_param(rb_chain, bool, 0644);
+MODULE_PARM_DESC(rb_chain, "Read written-back pages as child bios of the request (default: on; off: one synchronous worker read per page)");
+
+bool rzram_rb_chain(void);
+bool rzram_rb_chain(void) { return READ_ONCE(rb_chain); }
+
 bool rzram_wb_plug(void);
 bool rzram_wb_plug(void) { return READ_ONCE(wb_plug); }
 
@@ -129,9 +136,6 @@ gfp_t rzram_gfp_zs_slow(void) { return GFP_NOIO | __GFP_HIGHMEM | __GFP_MOVABLE;
 void rzram_init_rwsem(struct rw_semaphore *sem);
 void rzram_init_rwsem(struct rw_semaphore *sem) { init_rwsem(sem); }
 
-struct page *rzram_alloc_page_noio(void);
-struct page *rzram_alloc_page_noio(void) { return alloc_page(GFP_NOIO | __GFP_NOWARN); }
-
 struct page *rzram_alloc_page_kernel(void);
 struct page *rzram_alloc_page_kernel(void) { return alloc_page(GFP_KERNEL | __GFP_NOWARN); }
 
@@ -179,3 +183,23 @@ struct gendisk *rzram_blk_alloc_disk(struct queue_limits *lim) { return blk_allo
 
 /* glue/bdev.rs passes this flag to kern_path(). */
 static_assert(LOOKUP_FOLLOW == 1);
+
+#include <linux/workqueue.h>
+
+void rzram_bio_inc_remaining(struct bio *bio);
+void rzram_bio_inc_remaining(struct bio *bio) { bio_inc_remaining(bio); }
+
+struct workqueue_struct *rzram_alloc_reclaim_wq(const char *name);
+struct workqueue_struct *rzram_alloc_reclaim_wq(const char *name) { return alloc_workqueue("%s", WQ_MEM_RECLAIM, 0, name); }
+
+void rzram_init_work_onstack(struct work_struct *work, work_func_t func);
+void rzram_init_work_onstack(struct work_struct *work, work_func_t func) { INIT_WORK_ONSTACK(work, func); }
+
+void rzram_destroy_work_on_stack(struct work_struct *work);
+void rzram_destroy_work_on_stack(struct work_struct *work) { destroy_work_on_stack(work); }
+
+unsigned int rzram_bdev_max_segments(struct block_device *bdev);
+unsigned int rzram_bdev_max_segments(struct block_device *bdev) { return queue_max_segments(bdev_get_queue(bdev)); }
+
+unsigned int rzram_bdev_max_sectors(struct block_device *bdev);
+unsigned int rzram_bdev_max_sectors(struct block_device *bdev) { return queue_max_sectors(bdev_get_queue(bdev)); }

@@ -3,8 +3,10 @@
 //! The slot table: one entry per page of the device.
 //!
 //! Each slot is a [`BitLocked`] `Content` plus flag bits; its relaxed word
-//! holds the last access time in seconds of boot time.  A slot is 24 bytes
-//! on 64-bit, the size of zram's `zram_table_entry` without lock debugging.
+//! holds the last access time in seconds of boot time.  A slot is 32 bytes
+//! on 64-bit (asserted below): the lock word and the access time (4 bytes
+//! each), then `Content`, whose tag does not fit in the 16-byte handle.
+//! zram's `zram_table_entry` is 24 bytes without lock debugging.
 //!
 //! # Locking
 //!
@@ -40,6 +42,10 @@ pub(crate) const IDLE: u32 = 1 << 1;
 pub(crate) const INCOMPRESSIBLE: u32 = 1 << 2;
 /// A writeback request carries a copy of this slot's page.
 pub(crate) const UNDER_WB: u32 = 1 << 3;
+
+// The size the module documents (README, `mm_stat` comparisons).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<BitLocked<Content>>() == 32);
 
 /// The slots of one initialised device.
 pub(crate) struct SlotTable {

@@ -1,25 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The backing block device: exclusive open, batched page writes with
-//! reaped completions, and page reads.
+//! The backing block device: exclusive open, and batched page writes with
+//! reaped completions (reads are in `readback`).
 //!
 //! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)
 //! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
 
-use super::{ffi, irqlock::IrqSpinLock, page::OwnedPage};
+use super::{bioset::BioSet, ffi, irqlock::IrqSpinLock, page::OwnedPage};
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     bindings, c_str,
     error::{from_err_ptr, to_result},
-    new_condvar, new_mutex,
+    new_condvar,
     page::PAGE_SIZE,
     prelude::*,
     static_lock_class,
     str::CString,
-    sync::{Arc, CondVar, Mutex},
+    sync::{Arc, CondVar},
     types::Opaque,
-    workqueue,
 };
 
 const SECTORS_PER_PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32 - 9;
@@ -44,7 +43,8 @@ unsafe impl Sync for BdevInner {}
 impl Drop for BdevInner {
     fn drop(&mut self) {
         // SAFETY: `file` is open (type invariant) and released once; no bio
-        // is in flight (every `Batch` and read job holds an `Arc` to us).
+        // is in flight (every `Batch` and `ReadSet` holds an `Arc` to us,
+        // and waits for its bios before dropping it).
         unsafe { bindings::fput(self.file.as_ptr()) };
     }
 }
@@ -92,43 +92,24 @@ impl BackingDev {
         self.inner.nr_pages
     }
 
-    /// Reads page-sized block `block` into `dst` (a whole page).
-    ///
-    /// Callable from a `submit_bio` handler: the read is issued and waited
-    /// for by a worker, since a bio submitted from inside `submit_bio` is
-    /// only dispatched after the handler returns.
-    pub(crate) fn read_page(&self, block: u64, dst: &mut [u8]) -> Result {
-        if block >= self.inner.nr_pages || dst.len() != PAGE_SIZE {
-            return Err(EINVAL);
-        }
-        let _noio = super::NoIoScope::new();
-        let job = Arc::pin_init(
-            pin_init!(ReadJob {
-                state <- new_mutex!(ReadState { page: None, result: None }, "rzram:read_job"),
-                done <- new_condvar!("rzram:read_job"),
-            }),
-            GFP_KERNEL,
-        )?;
-        let page = OwnedPage::alloc_noio()?;
-        let inner = self.inner.clone();
-        let worker_job = job.clone();
-        workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
-            let r = read_sync(&inner, block, &page);
-            let mut st = worker_job.state.lock();
-            st.page = Some(page);
-            st.result = Some(r);
-            worker_job.done.notify_all();
-        })?;
-        let mut st = job.state.lock();
-        while st.result.is_none() {
-            job.done.wait(&mut st);
-        }
-        let r = st.result.take().unwrap_or(Err(EIO));
-        if r.is_ok() {
-            let page = st.page.take().ok_or(EIO)?;
-            page.with(|src| dst.copy_from_slice(src));
-        }
-        r
+    /// Most pages one bio may carry to this device: the queue's segment
+    /// and size limits, and `BIO_MAX_VECS`.
+    pub(crate) fn max_pages_per_bio(&self) -> usize {
+        let bdev = self.inner.bdev.as_ptr();
+        // SAFETY: `bdev` is open; these read its queue's limits.
+        let (segs, sectors) = unsafe {
+            (
+                ffi::rzram_bdev_max_segments(bdev),
+                ffi::rzram_bdev_max_sectors(bdev),
+            )
+        };
+        let by_size = (sectors >> SECTORS_PER_PAGE_SHIFT) as usize;
+        (segs as usize).min(by_size).clamp(1, BIO_MAX_VECS)
+    }
+
+    /// The open block device, for bios.
+    pub(super) fn raw(&self) -> *mut bindings::block_device {
+        self.inner.bdev.as_ptr()
     }
 }
 
@@ -163,48 +144,6 @@ pub(crate) fn canonical_path(name: &CStr) -> Result<CString> {
         .and_then(super::cstr_prefix)
         .ok_or(EINVAL)?;
     Ok(s.to_cstring()?)
-}
-
-#[pin_data]
-struct ReadJob {
-    #[pin]
-    state: Mutex<ReadState>,
-    #[pin]
-    done: CondVar,
-}
-
-struct ReadState {
-    page: Option<OwnedPage>,
-    result: Option<Result>,
-}
-
-/// Reads `block` into `page` and waits.  Must not run inside a
-/// `submit_bio` handler.
-fn read_sync(bdev: &BdevInner, block: u64, page: &OwnedPage) -> Result {
-    // SAFETY: `bdev` is open; with a sleeping gfp the mempool-backed
-    // `fs_bio_set` allocation does not fail.
-    let bio = unsafe {
-        bindings::bio_alloc_bioset(
-            bdev.bdev.as_ptr(),
-            1,
-            ffi::rzram_opf_read(),
-            ffi::rzram_gfp_noio(),
-            &raw mut bindings::fs_bio_set,
-        )
-    };
-    if bio.is_null() {
-        return Err(ENOMEM);
-    }
-    // SAFETY: `bio` is ours with room for one vec; `page` stays alive
-    // until `submit_bio_wait` returns.
-    let ret = unsafe {
-        (*bio).bi_iter.bi_sector = block << SECTORS_PER_PAGE_SHIFT;
-        bindings::__bio_add_page(bio, page.as_raw(), PAGE_SIZE as u32, 0);
-        let ret = bindings::submit_bio_wait(bio);
-        bindings::bio_put(bio);
-        ret
-    };
-    to_result(ret)
 }
 
 /// A plug: bios submitted while it is started are held back and merged,
@@ -254,22 +193,23 @@ impl ReqId {
     }
 }
 
-/// One write request: a page, a bio and its one vec.
-///
-/// # Invariants
-///
-/// While in flight, only the block layer and `end_io` touch `bio` and
-/// `page`; `queue` points to the batch's queue, which outlives it.
-#[pin_data]
-struct Req {
-    #[pin]
-    bio: Opaque<bindings::bio>,
-    #[pin]
-    bvec: Opaque<bindings::bio_vec>,
-    page: OwnedPage,
-    id: usize,
+/// No request (the end of a list).
+const NONE: usize = usize::MAX;
+
+/// What `end_io` knows of one write request: its place in a bio, and the
+/// outcome.
+struct ReqState {
+    /// The errno of the bio that carried the page (0: written).
     status: AtomicI32,
-    queue: *const DoneQueue,
+    /// The next request of the same bio, or [`NONE`].  Written by the task
+    /// before the bio is submitted, read by `end_io`.
+    next_in_bio: AtomicUsize,
+    /// The block the page goes to.
+    block: AtomicU64,
+    /// Set by `end_io` when a bio of several pages failed: the task writes
+    /// the page again on its own, so the error lands on the pages that
+    /// really failed.
+    retry: AtomicBool,
 }
 
 /// Completions published by `end_io`, reaped by the task.
@@ -282,48 +222,101 @@ struct DoneQueue {
 }
 
 struct DoneState {
-    /// `done[id]`: request `id` completed and is not reaped yet.
-    done: KVec<bool>,
+    /// Completed requests not yet reaped: a stack linked through `next`.
+    head: usize,
+    next: KVec<usize>,
+    /// Requests submitted and not completed.
     inflight: usize,
+    /// The task sleeps in `reap` or `drop` (only then does `end_io` wake
+    /// it).
+    waiting: bool,
 }
 
-/// A preallocated array of single-page write requests to a backing
-/// device, submitted by one task and completed in interrupt context.
+/// In the front pad of each bio of a batch.
+#[repr(C)]
+struct BioCtx {
+    batch: *const BatchShared,
+    first: usize,
+}
+
+/// The front pad (a multiple of 8, so the bio after it stays aligned).
+const FRONT_PAD: usize = core::mem::size_of::<BioCtx>();
+const _: () = assert!(FRONT_PAD % 8 == 0);
+
+/// What `end_io` reaches, shared with the task: only atomics and a lock.
+struct BatchShared {
+    queue: Pin<KBox<DoneQueue>>,
+    reqs: KVec<ReqState>,
+}
+
+/// A preallocated array of page write requests to a backing device,
+/// written as multi-page bios (one per run of consecutive blocks),
+/// submitted by one task and completed in interrupt context.
 ///
 /// # Invariants
 ///
-/// Every id `0..reqs.len()` is exactly one of: idle (`idle[id]`), held by
-/// the caller as a [`ReqId`], in flight, or done (`queue.state.done[id]`).
-/// `Drop` waits until nothing is in flight.
+/// - Every id `0..len` is exactly one of: idle (in `idle[..idle_len]`),
+///   held by the caller as a [`ReqId`], in flight, or done (on the done
+///   stack); `submitted` counts the last two.
+/// - `pages[id]` is touched by the block layer only while `id` is in
+///   flight, and by the task only while it holds `id`.
+/// - `shared` is boxed (a fixed address that bios point to), and `Drop`
+///   waits until nothing is in flight, so it outlives every bio.
 pub(crate) struct Batch {
-    queue: Pin<KBox<DoneQueue>>,
-    reqs: KVec<Pin<KBox<Req>>>,
-    idle: KVec<bool>,
+    pages: KVec<OwnedPage>,
+    shared: KBox<BatchShared>,
+    idle: KVec<usize>,
+    idle_len: usize,
+    submitted: usize,
+    bios: BioSet,
     bdev: Arc<BdevInner>,
+    /// Pages per bio, from the backing queue's limits.
+    max_run: usize,
 }
 
-// SAFETY: The raw pointers inside point to the batch's own boxed queue;
-// the batch may move between threads with everything it owns.
+// SAFETY: The raw pointers inside point into the batch's own boxes; the
+// batch may move between threads with everything it owns.
 unsafe impl Send for Batch {}
-
-/// How many of `flags` are set.  Unlike `filter().count()`, whose sum
-/// carries an overflow check, this cannot panic (nor saturate: the count
-/// is at most `flags.len()`).
-fn count_set(flags: &[bool]) -> usize {
-    flags
-        .iter()
-        .fold(0, |n: usize, &f| n.saturating_add(usize::from(f)))
-}
+// SAFETY: `end_io` shares `BatchShared` between CPUs; it holds only
+// atomics and a lock.
+unsafe impl Sync for BatchShared {}
+// SAFETY: As above; it is moved only inside its box.
+unsafe impl Send for BatchShared {}
 
 impl Batch {
     /// Allocates up to `n` requests; fewer if memory is short, failing with
     /// `ENOMEM` only if none could be allocated.
     pub(crate) fn new(bdev: &BackingDev, n: usize) -> Result<Self> {
-        let done = KVec::from_elem(false, n, GFP_KERNEL)?;
+        let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            let Ok(page) = OwnedPage::alloc() else { break };
+            // Capacity reserved above: this push does not allocate.
+            pages.push(page, GFP_KERNEL)?;
+        }
+        if pages.is_empty() {
+            return Err(ENOMEM);
+        }
+        let len = pages.len();
+        let mut reqs = KVec::with_capacity(len, GFP_KERNEL)?;
+        let mut idle = KVec::with_capacity(len, GFP_KERNEL)?;
+        for id in 0..len {
+            reqs.push(
+                ReqState {
+                    status: AtomicI32::new(0),
+                    next_in_bio: AtomicUsize::new(NONE),
+                    block: AtomicU64::new(0),
+                    retry: AtomicBool::new(false),
+                },
+                GFP_KERNEL,
+            )?;
+            // Handed out from the top: id 0 first.
+            idle.push(len - 1 - id, GFP_KERNEL)?;
+        }
+        let next = KVec::from_elem(NONE, len, GFP_KERNEL)?;
         let queue = KBox::pin_init(
             pin_init!(DoneQueue {
                 state <- kernel::sync::lock::Lock::new(
-                    DoneState { done, inflight: 0 },
+                    DoneState { head: NONE, next, inflight: 0, waiting: false },
                     c_str!("rzram:wb_done"),
                     static_lock_class!(),
                 ),
@@ -331,177 +324,293 @@ impl Batch {
             }),
             GFP_KERNEL,
         )?;
-        let mut reqs = KVec::with_capacity(n, GFP_KERNEL)?;
-        let mut idle = KVec::with_capacity(n, GFP_KERNEL)?;
-        let qptr: *const DoneQueue = &*queue;
-        for id in 0..n {
-            let Ok(page) = OwnedPage::alloc() else { break };
-            let Ok(req) = KBox::pin_init(
-                pin_init!(Req {
-                    bio: Opaque::uninit(),
-                    bvec: Opaque::uninit(),
-                    page,
-                    id,
-                    status: AtomicI32::new(0),
-                    queue: qptr,
-                }),
-                GFP_KERNEL,
-            ) else {
-                break;
-            };
-            // Capacity reserved above: these pushes do not allocate.
-            reqs.push(req, GFP_KERNEL)?;
-            idle.push(true, GFP_KERNEL)?;
-        }
-        if reqs.is_empty() {
-            return Err(ENOMEM);
-        }
         Ok(Self {
-            queue,
-            reqs,
+            pages,
+            shared: KBox::new(BatchShared { queue, reqs }, GFP_KERNEL)?,
             idle,
+            idle_len: len,
+            submitted: 0,
+            bios: BioSet::new(FRONT_PAD as u32, false)?,
+            max_run: bdev.max_pages_per_bio(),
             bdev: bdev.inner.clone(),
         })
     }
 
     /// Number of requests.
     pub(crate) fn len(&self) -> usize {
-        self.reqs.len()
+        self.pages.len()
+    }
+
+    /// Most pages that one bio of this batch carries.
+    pub(crate) fn max_run(&self) -> usize {
+        self.max_run
     }
 
     /// Requests neither in flight nor held.
     pub(crate) fn idle_count(&self) -> usize {
-        count_set(&self.idle)
+        self.idle_len
     }
 
     /// Takes an idle request, if any.
     pub(crate) fn take_idle(&mut self) -> Option<ReqId> {
-        let id = self.idle.iter().position(|i| *i)?;
-        if let Some(idle) = self.idle.get_mut(id) {
-            *idle = false;
-        }
+        let i = self.idle_len.checked_sub(1)?;
+        let id = *self.idle.get(i)?;
+        self.idle_len = i;
         Some(ReqId(id))
     }
 
     /// Returns a request that is not in flight.
     pub(crate) fn put_idle(&mut self, id: ReqId) {
-        // Every `ReqId` comes from this batch, so the lookup succeeds.
-        if let Some(idle) = self.idle.get_mut(id.0) {
-            *idle = true;
+        // At most `len` ids exist, so there is room.
+        if let Some(e) = self.idle.get_mut(self.idle_len) {
+            *e = id.0;
+            self.idle_len += 1;
         }
     }
 
     /// The page of a request the caller holds; `None` only for an id that
     /// is not of this batch.
     pub(crate) fn page_mut(&mut self, id: &ReqId) -> Option<&mut OwnedPage> {
-        let req = self.reqs.get_mut(id.0)?;
-        // SAFETY: The caller holds `id`, so the request is not in flight
-        // and nobody else accesses it; we never move the pinned request.
-        Some(unsafe { &mut Pin::get_unchecked_mut(req.as_mut()).page })
+        // The caller holds `id`: the page is not in flight (invariant).
+        self.pages.get_mut(id.0)
     }
 
     /// Requests submitted and not yet reaped (in flight, or completed and
     /// waiting for [`Batch::reap`]).
     pub(crate) fn outstanding(&self) -> usize {
-        let st = self.queue.state.lock();
-        // Both are at most the number of requests: this cannot saturate.
-        st.inflight.saturating_add(count_set(&st.done))
+        self.submitted
     }
 
-    /// Submits the request's page as a write of block `block`.  Hands `id`
-    /// back, without submitting, only if it is not of this batch.
-    pub(crate) fn submit(&mut self, id: ReqId, block: u64) -> core::result::Result<(), ReqId> {
-        let bdev = self.bdev.bdev.as_ptr();
-        let Some(req) = self.reqs.get(id.0) else {
-            return Err(id);
-        };
-        let req: &Req = req;
-        let bio = req.bio.get();
-        // The caller held `id`, so the request is not in flight; `bio` and
-        // `bvec` are our own memory, initialised here for one page.
-        // SAFETY: As above; `end_io` and `bi_private` stay valid until
-        // completion because `Drop` waits for it.
-        unsafe {
-            bindings::bio_init(bio, bdev, req.bvec.get(), 1, ffi::rzram_opf_write());
-            (*bio).bi_iter.bi_sector = block << SECTORS_PER_PAGE_SHIFT;
-            bindings::__bio_add_page(bio, req.page.as_raw(), PAGE_SIZE as u32, 0);
-            (*bio).bi_end_io = Some(end_io);
-            (*bio).bi_private = (req as *const Req).cast_mut().cast();
+    /// Writes the pages of up to `n` requests (at most
+    /// [`Batch::max_run`]), taken from `next` in order, to consecutive
+    /// blocks from `first`, as one bio.  If the bio cannot be built the
+    /// requests complete at once with `ENOMEM`, so every id taken is
+    /// reaped either way.  Returns how many were taken.
+    pub(crate) fn submit_run(
+        &mut self,
+        first: u64,
+        n: usize,
+        mut next: impl FnMut() -> Option<ReqId>,
+    ) -> usize {
+        let n = n.min(self.max_run).min(BIO_MAX_VECS);
+        if n == 0 {
+            return 0;
         }
-        // At most the number of requests: this cannot saturate.
-        let mut st = self.queue.state.lock();
-        st.inflight = st.inflight.saturating_add(1);
-        drop(st);
-        // SAFETY: `bio` is fully set up; the block layer owns it until
-        // `end_io`.
-        unsafe { bindings::submit_bio(bio) };
-        Ok(())
+        // SAFETY: The bdev is open and the bio_set initialised; with
+        // GFP_NOIO in task context the mempool allocation waits for a bio
+        // rather than fail.
+        let bio = NonNull::new(unsafe {
+            bindings::bio_alloc_bioset(
+                self.bdev.bdev.as_ptr(),
+                n as u16,
+                ffi::rzram_opf_write(),
+                ffi::rzram_gfp_noio(),
+                self.bios.raw(),
+            )
+        });
+        let (mut head, mut prev, mut count) = (NONE, NONE, 0);
+        while count < n {
+            let Some(ReqId(id)) = next() else { break };
+            self.link(id, NONE, if bio.is_some() { 0 } else { ENOMEM.to_errno() });
+            if let Some(r) = self.shared.reqs.get(id) {
+                // `count < n`, and the caller's run has `n` blocks.
+                r.block
+                    .store(first.wrapping_add(count as u64), Ordering::Relaxed);
+            }
+            match self.shared.reqs.get(prev) {
+                Some(p) => p.next_in_bio.store(id, Ordering::Relaxed),
+                None => head = id,
+            }
+            prev = id;
+            count += 1;
+            if let (Some(bio), Some(page)) = (bio, self.pages.get(id)) {
+                // SAFETY: `bio` has room for `n` vecs; the page stays
+                // alive, and untouched by the task, until it is reaped.
+                unsafe {
+                    bindings::__bio_add_page(bio.as_ptr(), page.as_raw(), PAGE_SIZE as u32, 0)
+                };
+            }
+        }
+        self.submitted += count;
+        self.send(bio, first, head, count);
+        count
+    }
+
+    /// Submits `bio`, carrying the `count` requests linked from `head`, to
+    /// block `first`; without a bio, completes them (their status is set).
+    fn send(&mut self, bio: Option<NonNull<bindings::bio>>, first: u64, head: usize, count: usize) {
+        let sh: *const BatchShared = &*self.shared;
+        {
+            let mut st = self.shared.queue.state.lock();
+            st.inflight = st.inflight.saturating_add(count);
+        }
+        match bio {
+            Some(bio) if count > 0 => {
+                // SAFETY: `bio` has `FRONT_PAD` bytes before it from our
+                // bio_set; `sh` outlives the bio (`Drop` waits for it).
+                unsafe {
+                    let ctx = bio.as_ptr().cast::<u8>().sub(FRONT_PAD).cast::<BioCtx>();
+                    ctx.write(BioCtx {
+                        batch: sh,
+                        first: head,
+                    });
+                    (*bio.as_ptr()).bi_iter.bi_sector = first << SECTORS_PER_PAGE_SHIFT;
+                    (*bio.as_ptr()).bi_end_io = Some(end_io);
+                    bindings::submit_bio(bio.as_ptr());
+                }
+            }
+            Some(bio) => {
+                // SAFETY: Ours, never submitted.
+                unsafe { bindings::bio_put(bio.as_ptr()) };
+            }
+            // SAFETY: `sh` is our shared state; no bio carries these ids.
+            None => unsafe { complete_list(sh, head) },
+        }
+    }
+
+    /// Writes request `id`'s page again, alone, to its block.
+    fn resubmit(&mut self, id: usize) {
+        let Some(block) = self
+            .shared
+            .reqs
+            .get(id)
+            .map(|r| r.block.load(Ordering::Relaxed))
+        else {
+            return;
+        };
+        // SAFETY: As in `submit_run`.
+        let bio = NonNull::new(unsafe {
+            bindings::bio_alloc_bioset(
+                self.bdev.bdev.as_ptr(),
+                1,
+                ffi::rzram_opf_write(),
+                ffi::rzram_gfp_noio(),
+                self.bios.raw(),
+            )
+        });
+        self.link(id, NONE, if bio.is_some() { 0 } else { ENOMEM.to_errno() });
+        if let (Some(bio), Some(page)) = (bio, self.pages.get(id)) {
+            // SAFETY: `bio` has room for one vec; the page is the
+            // request's, in flight again until reaped.
+            unsafe { bindings::__bio_add_page(bio.as_ptr(), page.as_raw(), PAGE_SIZE as u32, 0) };
+        }
+        self.send(bio, block, id, 1);
+    }
+
+    /// Sets request `id`'s bio link and status before it is submitted.
+    fn link(&self, id: usize, next: usize, status: i32) {
+        if let Some(req) = self.shared.reqs.get(id) {
+            req.next_in_bio.store(next, Ordering::Relaxed);
+            req.status.store(status, Ordering::Relaxed);
+        }
     }
 
     /// Takes a completed request, sleeping until one completes if `wait`.
     /// Returns `None` if none is done (and, when waiting, none in flight).
     pub(crate) fn reap(&mut self, wait: bool) -> Option<(ReqId, Result)> {
+        loop {
+            let (id, r) = self.reap_one(wait)?;
+            let retry = self
+                .shared
+                .reqs
+                .get(id)
+                .is_some_and(|r| r.retry.swap(false, Ordering::Relaxed));
+            if !retry {
+                return Some((ReqId(id), r));
+            }
+            self.resubmit(id);
+        }
+    }
+
+    /// Pops a completed request, as [`Batch::reap`], retry or not.
+    fn reap_one(&mut self, wait: bool) -> Option<(usize, Result)> {
         let id = {
-            let mut st = self.queue.state.lock();
+            let mut st = self.shared.queue.state.lock();
             loop {
-                if let Some(id) = st.done.iter().position(|d| *d) {
-                    if let Some(done) = st.done.get_mut(id) {
-                        *done = false;
-                    }
+                if st.head != NONE {
+                    let id = st.head;
+                    st.head = st.next.get(id).copied().unwrap_or(NONE);
                     break id;
                 }
                 if !wait || st.inflight == 0 {
                     return None;
                 }
-                self.queue.cv.wait(&mut st);
+                st.waiting = true;
+                self.shared.queue.cv.wait(&mut st);
+                st.waiting = false;
             }
         };
-        // Only requests of this batch complete, so the lookup succeeds.
-        let req: &Req = self.reqs.get(id)?;
-        // SAFETY: The request completed and was published under the
-        // queue lock, which we took after `end_io` released it; its bio
-        // is ours again and is torn down before reuse.
-        unsafe { bindings::bio_uninit(req.bio.get()) };
+        // Published under the queue lock, which we took after `end_io`.
+        let req = self.shared.reqs.get(id)?;
         let status = req.status.load(Ordering::Relaxed);
+        if !req.retry.load(Ordering::Relaxed) {
+            self.submitted = self.submitted.saturating_sub(1);
+        }
         let r = if status == 0 {
             Ok(())
         } else {
             Err(Error::from_errno(status))
         };
-        Some((ReqId(id), r))
+        Some((id, r))
     }
 }
 
 impl Drop for Batch {
     fn drop(&mut self) {
-        // Requests and queue must outlive every bio in flight.
-        let mut st = self.queue.state.lock();
+        // The requests and the queue must outlive every bio in flight.
+        let mut st = self.shared.queue.state.lock();
         while st.inflight > 0 {
-            self.queue.cv.wait(&mut st);
+            st.waiting = true;
+            self.shared.queue.cv.wait(&mut st);
         }
-        // `done` may be longer than `reqs` (if `new` ran short of memory);
-        // the entries past the requests are never set.
-        for (done, req) in st.done.iter_mut().zip(self.reqs.iter()) {
-            if core::mem::replace(done, false) {
-                // SAFETY: A completed request whose bio was not yet torn
-                // down; nothing is in flight any more.
-                unsafe { bindings::bio_uninit(req.bio.get()) };
-            }
-        }
-        drop(st);
     }
 }
 
-/// `bi_end_io` of the requests of a [`Batch`]; may run in interrupt context.
+/// `BIO_MAX_VECS`.
+const BIO_MAX_VECS: usize = 256;
+
+/// Publishes the requests linked from `first` as done, and wakes the task
+/// if it waits.  Touches nothing after releasing the queue lock.
 ///
 /// # Safety
 ///
-/// Called once by the block layer for a bio submitted by [`Batch::submit`].
+/// `sh` must be a live batch's shared state, and the requests from
+/// `first` must be in flight, linked by `next_in_bio`.
+unsafe fn complete_list(sh: *const BatchShared, first: usize) {
+    // SAFETY: Live until the task sees `inflight == 0`, which it can only
+    // after we release the lock below.
+    let sh = unsafe { &*sh };
+    let mut st = sh.queue.state.lock();
+    let mut id = first;
+    while let Some(req) = sh.reqs.get(id) {
+        let next = req.next_in_bio.load(Ordering::Relaxed);
+        let head = st.head;
+        if let Some(n) = st.next.get_mut(id) {
+            *n = head;
+        }
+        st.head = id;
+        st.inflight = st.inflight.saturating_sub(1);
+        id = next;
+    }
+    // Wake while holding the lock: the task frees the batch only after it
+    // has taken the lock and seen `inflight == 0`.
+    if st.waiting {
+        sh.queue.cv.notify_all();
+    }
+    drop(st);
+}
+
+/// `bi_end_io` of the bios of a [`Batch`]; may run in interrupt context.
+///
+/// # Safety
+///
+/// Called once by the block layer for a bio submitted by
+/// [`Batch::submit_run`].
 unsafe extern "C" fn end_io(bio: *mut bindings::bio) {
-    // SAFETY: `bi_private` was set by `Batch::submit` to the request, which
-    // stays alive until published and reaped (`Batch` invariants).
-    let req = unsafe { &*((*bio).bi_private as *const Req) };
-    // SAFETY: `bio` is the completing bio.
+    // SAFETY: The bio came from the batch's bio_set, with its context in
+    // the front pad.
+    let ctx = unsafe { bio.cast::<u8>().sub(FRONT_PAD).cast::<BioCtx>().read() };
+    // SAFETY: `bio` is completing; its status is final.
     let status = unsafe { ffi::rzram_bio_status(bio) };
     let errno = if status == 0 {
         0
@@ -509,21 +618,21 @@ unsafe extern "C" fn end_io(bio: *mut bindings::bio) {
         // SAFETY: Pure conversion.
         unsafe { ffi::rzram_blk_status_to_errno(status) }
     };
-    req.status.store(errno, Ordering::Relaxed);
-    // SAFETY: The queue outlives every request in flight (`Batch` waits
-    // for `inflight == 0` under this lock before freeing anything).
-    let queue = unsafe { &*req.queue };
-    let mut st = queue.state.lock();
-    // `req.id` indexes `done` (`Batch::new` sizes it for every request),
-    // and this request was counted in flight by `Batch::submit`: neither
-    // the lookup fails nor the count saturates.
-    if let Some(done) = st.done.get_mut(req.id) {
-        *done = true;
+    // SAFETY: The batch outlives its bios (it waits in `Drop`).
+    let sh = unsafe { &*ctx.batch };
+    // A failed bio of several pages: each is written again alone.
+    let several = sh
+        .reqs
+        .get(ctx.first)
+        .is_some_and(|r| r.next_in_bio.load(Ordering::Relaxed) != NONE);
+    let mut id = ctx.first;
+    while let Some(req) = sh.reqs.get(id) {
+        req.status.store(errno, Ordering::Relaxed);
+        req.retry.store(errno != 0 && several, Ordering::Relaxed);
+        id = req.next_in_bio.load(Ordering::Relaxed);
     }
-    st.inflight = st.inflight.saturating_sub(1);
-    // Wake the task while still holding the lock: the task can only see
-    // `inflight == 0` and free the queue after we release it, and we
-    // touch nothing after the release.
-    queue.cv.notify_all();
-    drop(st);
+    // SAFETY: Ours again; the context was copied out above.
+    unsafe { bindings::bio_put(bio) };
+    // SAFETY: `ctx.batch` is live and the list is this bio's requests.
+    unsafe { complete_list(ctx.batch, ctx.first) };
 }

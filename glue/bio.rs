@@ -97,6 +97,7 @@ impl Bio {
             // borrowed for the lifetime of the segment.
             let mut seg = Segment {
                 bv,
+                parent: self.ptr,
                 _bio: PhantomData,
             };
             f(&mut seg)?;
@@ -133,10 +134,12 @@ impl Drop for Bio {
 ///
 /// # Invariants
 ///
-/// `bv` describes a range inside one page that belongs to a bio that stays
-/// live for `'a`.
+/// `bv` describes a range inside one page that belongs to `parent`, a bio
+/// that stays live, and is not ended, for `'a`.
 pub(crate) struct Segment<'a> {
     bv: bindings::bio_vec,
+    /// The bio the segment belongs to.
+    parent: NonNull<bindings::bio>,
     _bio: PhantomData<&'a mut Bio>,
 }
 
@@ -144,6 +147,25 @@ impl Segment<'_> {
     /// Length of the segment in bytes.
     pub(crate) fn len(&self) -> usize {
         self.bv.bv_len as usize
+    }
+
+    /// The bio this segment is part of: live and not yet ended while the
+    /// segment exists (type invariant).
+    pub(super) fn parent(&self) -> NonNull<bindings::bio> {
+        self.parent
+    }
+
+    /// The segment's page, if the segment is that whole page.
+    pub(crate) fn whole_page(&mut self) -> Option<super::page::PageMut<'_>> {
+        if self.bv.bv_len as usize != kernel::page::PAGE_SIZE || self.bv.bv_offset != 0 {
+            return None;
+        }
+        let page = NonNull::new(self.bv.bv_page)?;
+        // SAFETY: The segment covers the whole page, which belongs to a
+        // live bio borrowed for the segment's lifetime; for a read bio only
+        // this driver writes it until the bio is ended, and `&mut self`
+        // lends it out once.
+        Some(unsafe { super::page::PageMut::from_raw(page) })
     }
 
     /// Maps the segment's bytes into the kernel's address space.

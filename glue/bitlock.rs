@@ -47,7 +47,10 @@ impl<T> BitLocked<T> {
             let old = self.word.fetch_or(LOCK, Ordering::Acquire);
             if old & LOCK == 0 {
                 // INVARIANT: we set the lock bit.
-                return BitGuard { lock: self };
+                return BitGuard {
+                    lock: self,
+                    _not_send: core::marker::PhantomData,
+                };
             }
             while self.word.load(Ordering::Relaxed) & LOCK != 0 {
                 // SAFETY: A plain CPU hint.
@@ -62,7 +65,10 @@ impl<T> BitLocked<T> {
         unsafe { ffi::rzram_preempt_disable() };
         if self.word.fetch_or(LOCK, Ordering::Acquire) & LOCK == 0 {
             // INVARIANT: we set the lock bit.
-            Some(BitGuard { lock: self })
+            Some(BitGuard {
+                lock: self,
+                _not_send: core::marker::PhantomData,
+            })
         } else {
             // SAFETY: Pairs with the disable above.
             unsafe { ffi::rzram_preempt_enable() };
@@ -85,6 +91,8 @@ impl<T> BitLocked<T> {
 /// This guard set the lock bit of `lock.word` and preemption is disabled.
 pub(crate) struct BitGuard<'a, T> {
     lock: &'a BitLocked<T>,
+    /// `!Send`: preemption is re-enabled on the CPU that disabled it.
+    _not_send: core::marker::PhantomData<*mut ()>,
 }
 
 impl<T> BitGuard<'_, T> {

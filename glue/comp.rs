@@ -168,7 +168,10 @@ impl Compressor {
             unsafe { ffi::rzram_put_cpu() };
             return Err(EBUSY);
         }
-        Ok(StreamGuard { slot })
+        Ok(StreamGuard {
+            slot,
+            _not_send: core::marker::PhantomData,
+        })
     }
 }
 
@@ -180,6 +183,8 @@ impl Compressor {
 /// (`get_cpu`) until drop.
 pub(crate) struct StreamGuard<'a> {
     slot: &'a Slot,
+    /// `!Send`: `put_cpu` runs on the CPU of `get_cpu`.
+    _not_send: core::marker::PhantomData<*mut ()>,
 }
 
 impl StreamGuard<'_> {

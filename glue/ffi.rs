@@ -12,6 +12,7 @@ use kernel::bindings;
 extern "C" {
     pub(crate) fn rzram_num_devices() -> u32;
     pub(crate) fn rzram_wb_plug() -> bool;
+    pub(crate) fn rzram_rb_chain() -> bool;
     pub(crate) fn rzram_wb_contig() -> bool;
     pub(crate) fn rzram_dev_to_disk(dev: *mut bindings::device) -> *mut bindings::gendisk;
     pub(crate) fn rzram_disk_openers(disk: *mut bindings::gendisk) -> u32;
@@ -185,7 +186,6 @@ extern "C" {
 #[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn rzram_init_rwsem(sem: *mut bindings::rw_semaphore);
-    pub(crate) fn rzram_alloc_page_noio() -> *mut bindings::page;
     pub(crate) fn rzram_alloc_page_kernel() -> *mut bindings::page;
 }
 
@@ -210,4 +210,17 @@ extern "C" {
 #[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn rzram_blk_alloc_disk(lim: *mut bindings::queue_limits) -> *mut bindings::gendisk;
+}
+
+#[allow(improper_ctypes)]
+extern "C" {
+    pub(crate) fn rzram_bio_inc_remaining(bio: *mut bindings::bio);
+    pub(crate) fn rzram_bdev_max_segments(bdev: *mut bindings::block_device) -> u32;
+    pub(crate) fn rzram_bdev_max_sectors(bdev: *mut bindings::block_device) -> u32;
+    pub(crate) fn rzram_alloc_reclaim_wq(name: *const u8) -> *mut bindings::workqueue_struct;
+    pub(crate) fn rzram_init_work_onstack(
+        work: *mut bindings::work_struct,
+        func: bindings::work_func_t,
+    );
+    pub(crate) fn rzram_destroy_work_on_stack(work: *mut bindings::work_struct);
 }

@@ -9,6 +9,7 @@
 //! types.
 
 pub(crate) mod bio;
+pub(crate) mod bioset;
 pub(crate) mod disk;
 pub(crate) mod ffi;
 pub(crate) mod sysfs;
@@ -69,6 +70,12 @@ pub(crate) fn param_wb_plug() -> bool {
     unsafe { ffi::rzram_wb_plug() }
 }
 
+/// The `rb_chain` module parameter (writable at run time).
+pub(crate) fn param_rb_chain() -> bool {
+    // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
+    unsafe { ffi::rzram_rb_chain() }
+}
+
 /// The `wb_contig` module parameter (writable at run time).
 pub(crate) fn param_wb_contig() -> bool {
     // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
@@ -83,20 +90,30 @@ pub(crate) fn param_num_devices() -> u32 {
 pub(crate) mod bdev;
 pub(crate) mod class;
 pub(crate) mod irqlock;
+pub(crate) mod readback;
 
 /// While alive, allocations of this task do not start I/O to reclaim
 /// memory (`memalloc_noio_save`), as the block I/O path requires.
+///
+/// `!Send`, and only ever created inside the guards of [`rwsem::RwSem`],
+/// which are `!Send` and release it after the semaphore, so scopes of one
+/// task nest and end in LIFO order.
 pub(crate) struct NoIoScope {
     flags: u32,
+    _not_send: core::marker::PhantomData<*mut ()>,
 }
 
 impl NoIoScope {
-    /// Enters the scope.
-    pub(crate) fn new() -> Self {
+    /// Enters the scope.  Private to `glue`: only the rwsem guards
+    /// create one.
+    fn new() -> Self {
         // SAFETY: Changes only the current task's allocation flags;
         // restored on drop, in LIFO order since the guard is scoped.
         let flags = unsafe { ffi::rzram_memalloc_noio_save() };
-        Self { flags }
+        Self {
+            flags,
+            _not_send: core::marker::PhantomData,
+        }
     }
 }
 

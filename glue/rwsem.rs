@@ -17,6 +17,7 @@
 
 use super::{ffi, NoIoScope};
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use kernel::{bindings, prelude::*, types::Opaque};
 
@@ -60,6 +61,7 @@ impl<T> RwSem<T> {
         // INVARIANT: held shared.
         ReadGuard {
             lock: self,
+            _not_send: PhantomData,
             _noio: noio,
         }
     }
@@ -75,6 +77,7 @@ impl<T> RwSem<T> {
         // INVARIANT: held shared.
         Some(ReadGuard {
             lock: self,
+            _not_send: PhantomData,
             _noio: noio,
         })
     }
@@ -87,6 +90,7 @@ impl<T> RwSem<T> {
         // INVARIANT: held exclusively.
         WriteGuard {
             lock: self,
+            _not_send: PhantomData,
             _noio: noio,
         }
     }
@@ -99,6 +103,8 @@ impl<T> RwSem<T> {
 /// The semaphore is held shared by this guard.
 pub(crate) struct ReadGuard<'a, T> {
     lock: &'a RwSem<T>,
+    /// `!Send`: a semaphore is released by the task that took it.
+    _not_send: PhantomData<*mut ()>,
     /// Entered before the semaphore was taken; left (field drop) after
     /// it is released.
     _noio: NoIoScope,
@@ -126,6 +132,8 @@ impl<T> Drop for ReadGuard<'_, T> {
 /// The semaphore is held exclusively by this guard.
 pub(crate) struct WriteGuard<'a, T> {
     lock: &'a RwSem<T>,
+    /// As in [`ReadGuard`].
+    _not_send: PhantomData<*mut ()>,
     /// As in [`ReadGuard`].
     _noio: NoIoScope,
 }

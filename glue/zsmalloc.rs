@@ -53,7 +53,9 @@ unsafe impl Sync for ZsPool {}
 #[derive(Debug)]
 pub(crate) struct ZsHandle {
     raw: usize,
-    size: u16,
+    /// Bytes; at most a page, which may be 64 KiB (`u16` could not hold
+    /// it).
+    size: u32,
 }
 
 impl ZsHandle {
@@ -90,7 +92,7 @@ impl ZsPool {
         // INVARIANT: `raw` is a fresh allocation of `size` bytes.
         Ok(ZsHandle {
             raw,
-            size: size as u16,
+            size: size as u32,
         })
     }
 

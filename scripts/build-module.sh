@@ -15,7 +15,7 @@ mkdir -p "$out"
 rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.ko' \
 	--exclude '.*.cmd' --exclude '*.mod*' --exclude 'modules.order' \
 	--exclude 'Module.symvers' --exclude '.*.d' \
-	"$RZRAM_TOP/Kbuild" "$RZRAM_TOP"/*.rs "$RZRAM_TOP"/*.c "$RZRAM_TOP/glue" \
+	"$RZRAM_TOP/Kbuild" "$RZRAM_TOP"/*.rs "$RZRAM_TOP"/*.c "$RZRAM_TOP/glue" "$RZRAM_TOP/rzram_wb" \
 	"$out/" >&2
 make -C "$kdir" M="$out" "${KMAKE[@]}" -s modules "$@" >&2
 echo "$out/rzram.ko"

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Reads of the backing device on behalf of rzram's own `submit_bio`.
+//!
+//! Two ways, neither of which allocates anything that can fail:
+//!
+//! - [`ReadChain`]: whole-page reads become child bios of the bio being
+//!   served (`bio_inc_remaining` on the parent, completed by our own
+//!   `bi_end_io`), on the caller's own pages, one child per run of
+//!   consecutive backing blocks.  They come from a [`ReadSet`]'s bio_set,
+//!   a mempool with a rescuer, and are dispatched when `submit_bio`
+//!   returns, inside the submitter's plug, so neighbours merge.
+//! - [`ReclaimWq::read_sync`]: a read that must be finished before the
+//!   caller goes on (a partial page, or a read-modify-write).  A bio
+//!   submitted from inside `submit_bio` is only dispatched after it
+//!   returns, so waiting for it there would deadlock; the bio is issued and
+//!   waited for by a worker of a `WQ_MEM_RECLAIM` workqueue instead.  The
+//!   work item, the bio and its vec all live on the stacks of the caller
+//!   and the worker.
+//!
+//! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
+
+use super::{
+    bdev::BackingDev, bio::Segment, bioset::BioSet, ffi, irqlock::IrqSpinLock, page::PageMut,
+};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU8, Ordering};
+use kernel::{
+    bindings, c_str, error::to_result, new_condvar, page::PAGE_SIZE, prelude::*, static_lock_class,
+    sync::CondVar, types::Opaque,
+};
+
+const SECTORS_PER_PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32 - 9;
+/// `BIO_MAX_VECS`.
+const BIO_MAX_VECS: usize = 256;
+
+/// What a [`ReadSet`] tells when a child bio completes.
+pub(crate) trait ReadDone: Sync {
+    /// Blocks `first..first + n` have been read (successfully or not).
+    /// Runs in the bio's completion context, possibly in interrupt
+    /// context: it must not sleep.
+    fn read_done(&self, first: u64, n: u32);
+}
+
+/// Per child bio, in the bio_set's front pad, just before the bio.
+#[repr(C)]
+struct ChildCtx {
+    set: *const Inner<()>,
+    parent: *mut bindings::bio,
+    first: u64,
+    n: u32,
+}
+
+/// The front pad (a multiple of 8, so the bio after it stays aligned).
+const FRONT_PAD: usize = core::mem::size_of::<ChildCtx>();
+const _: () = assert!(FRONT_PAD % 8 == 0);
+
+#[pin_data]
+struct Inner<T> {
+    /// Child bios in flight; the completion decrements it last.
+    #[pin]
+    inflight: IrqSpinLock<usize>,
+    #[pin]
+    idle: CondVar,
+    bios: BioSet,
+    bdev: BackingDev,
+    target: T,
+}
+
+/// The bio_set and the completion target of one backing device's
+/// chained reads.
+///
+/// # Invariants
+///
+/// Every child bio allocated from `inner.bios` is counted in
+/// `inner.inflight` from its allocation until its completion has finished
+/// with everything else it touches; `Drop` waits for the count to reach
+/// zero, so the target, the bio_set and the backing device outlive them.
+pub(crate) struct ReadSet<T: ReadDone> {
+    inner: Pin<KBox<Inner<T>>>,
+}
+
+impl<T: ReadDone> ReadSet<T> {
+    /// Chained reads of `bdev`, reporting to `target`.
+    pub(crate) fn new(bdev: BackingDev, target: T) -> Result<Self> {
+        let bios = BioSet::new(FRONT_PAD as u32, true)?;
+        let inner = KBox::pin_init(
+            pin_init!(Inner {
+                inflight <- kernel::sync::lock::Lock::new(
+                    0,
+                    c_str!("rzram:rd_inflight"),
+                    static_lock_class!(),
+                ),
+                idle <- new_condvar!("rzram:rd_idle"),
+                bios,
+                bdev,
+                target,
+            }),
+            GFP_KERNEL,
+        )?;
+        Ok(Self { inner })
+    }
+
+    /// The completion target.
+    pub(crate) fn target(&self) -> &T {
+        &self.inner.target
+    }
+
+    /// The backing device.
+    pub(crate) fn bdev(&self) -> &BackingDev {
+        &self.inner.bdev
+    }
+
+    /// A builder of child bios for the segments of one bio, with room for
+    /// up to `max_pages` pages in all.
+    pub(crate) fn chain(&self, max_pages: usize) -> ReadChain<'_, T> {
+        ReadChain {
+            set: self,
+            child: None,
+            left: max_pages,
+        }
+    }
+}
+
+impl<T: ReadDone> Drop for ReadSet<T> {
+    fn drop(&mut self) {
+        let mut n = self.inner.inflight.lock();
+        while *n > 0 {
+            self.inner.idle.wait(&mut n);
+        }
+    }
+}
+
+/// A child bio being filled.
+struct Child {
+    bio: NonNull<bindings::bio>,
+    parent: NonNull<bindings::bio>,
+    first: u64,
+    n: u32,
+    cap: u32,
+}
+
+/// Child bios for the whole-page segments of one bio; the last one is
+/// submitted on drop.
+pub(crate) struct ReadChain<'a, T: ReadDone> {
+    set: &'a ReadSet<T>,
+    child: Option<Child>,
+    /// Pages the parent may still add (sizes the next child).
+    left: usize,
+}
+
+impl<T: ReadDone> ReadChain<'_, T> {
+    /// Reads backing block `block` into the page of `seg`, a whole-page
+    /// segment of the bio being served.  The parent completes only after
+    /// the read, with its error if it fails; `read_done` is told when it
+    /// is over.  The caller keeps `block` allocated until then.
+    pub(crate) fn add(&mut self, seg: &mut Segment<'_>, block: u64) -> Result {
+        let parent = seg.parent();
+        let mut page = seg.whole_page().ok_or(EINVAL)?;
+        if block >= self.set.inner.bdev.nr_pages() {
+            return Err(EIO);
+        }
+        let fits = self.child.as_ref().is_some_and(|c| {
+            c.parent == parent && c.n < c.cap && c.first.checked_add(u64::from(c.n)) == Some(block)
+        });
+        if !fits {
+            self.submit();
+            self.child = Some(self.new_child(parent, block)?);
+        }
+        let c = self.child.as_mut().ok_or(EIO)?;
+        // SAFETY: `c.bio` is ours and has room (`n < cap` vecs); the page
+        // is the parent's, which stays live and unended until the child
+        // ends it (`bio_inc_remaining` in `new_child`).
+        unsafe { bindings::__bio_add_page(c.bio.as_ptr(), page.as_raw(), PAGE_SIZE as u32, 0) };
+        c.n += 1;
+        self.left = self.left.saturating_sub(1);
+        Ok(())
+    }
+
+    fn new_child(&mut self, parent: NonNull<bindings::bio>, first: u64) -> Result<Child> {
+        let inner = &*self.set.inner;
+        let cap = self.left.clamp(1, BIO_MAX_VECS);
+        // SAFETY: `parent` is live (it has a segment borrowed); the bdev is
+        // open; the bio_set is initialised.  With GFP_NOIO the allocation
+        // waits on the mempool rather than fail, and the rescuer submits
+        // bios parked on this task's list so the wait ends.
+        let bio = unsafe {
+            bindings::bio_alloc_bioset(
+                inner.bdev.raw(),
+                cap as u16,
+                (*parent.as_ptr()).bi_opf,
+                ffi::rzram_gfp_noio(),
+                inner.bios.raw(),
+            )
+        };
+        let bio = NonNull::new(bio).ok_or(ENOMEM)?;
+        *inner.inflight.lock() += 1;
+        // SAFETY: `bio` was allocated from our bio_set with `FRONT_PAD`
+        // bytes before it, which we own; `parent` is live and gains one
+        // completion to wait for, ended by `child_end_io`.
+        unsafe {
+            let ctx = ctx_of(bio.as_ptr());
+            ctx.write(ChildCtx {
+                set: (inner as *const Inner<T>).cast(),
+                parent: parent.as_ptr(),
+                first,
+                n: 0,
+            });
+            (*bio.as_ptr()).bi_iter.bi_sector = first << SECTORS_PER_PAGE_SHIFT;
+            (*bio.as_ptr()).bi_end_io = Some(child_end_io::<T>);
+            ffi::rzram_bio_inc_remaining(parent.as_ptr());
+        }
+        Ok(Child {
+            bio,
+            parent,
+            first,
+            n: 0,
+            cap: cap as u32,
+        })
+    }
+
+    /// Submits the child being filled, if any.
+    fn submit(&mut self) {
+        let Some(c) = self.child.take() else { return };
+        // SAFETY: The child is ours and fully set up; its context gets the
+        // final page count before the block layer owns it until
+        // `child_end_io`.
+        unsafe {
+            (*ctx_of(c.bio.as_ptr())).n = c.n;
+            bindings::submit_bio(c.bio.as_ptr());
+        }
+    }
+}
+
+impl<T: ReadDone> Drop for ReadChain<'_, T> {
+    fn drop(&mut self) {
+        self.submit();
+    }
+}
+
+/// The context in the front pad of a child bio.
+///
+/// # Safety
+///
+/// `bio` must have been allocated from a [`ReadSet`]'s bio_set.
+unsafe fn ctx_of(bio: *mut bindings::bio) -> *mut ChildCtx {
+    // SAFETY: The bio_set allocates `FRONT_PAD` bytes before each bio, in
+    // the same slab object.
+    unsafe { bio.cast::<u8>().sub(FRONT_PAD).cast::<ChildCtx>() }
+}
+
+/// `bi_end_io` of a child bio; may run in interrupt context.
+///
+/// # Safety
+///
+/// Called once by the block layer for a child submitted by [`ReadChain`].
+unsafe extern "C" fn child_end_io<T: ReadDone>(bio: *mut bindings::bio) {
+    // SAFETY: `bio` is a child of a `ReadSet<T>` (the only place this
+    // function is installed); its context was written by `new_child`.
+    let ctx = unsafe { ctx_of(bio).read() };
+    // SAFETY: The set outlives its children in flight (`ReadSet`
+    // invariant), and `set` was cast from an `Inner<T>`.
+    let inner = unsafe { &*ctx.set.cast::<Inner<T>>() };
+    // SAFETY: `bio` is completing; its status is final.
+    let status = unsafe { ffi::rzram_bio_status(bio) };
+    inner.target.read_done(ctx.first, ctx.n);
+    // SAFETY: The child is ours again and freed once; its context was
+    // copied out above.
+    unsafe { bindings::bio_put(bio) };
+    // SAFETY: The parent waits for this completion (`bio_inc_remaining`),
+    // so it is live.  Its status is a byte that other children complete
+    // concurrently; as `bio_chain_endio`, the first error is kept.
+    unsafe {
+        if status != 0 {
+            let st = AtomicU8::from_ptr(&raw mut (*ctx.parent).bi_status);
+            let _ = st.compare_exchange(0, status, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        bindings::bio_endio(ctx.parent);
+    }
+    // Last: once the count is zero the set may be freed.  The wakeup is
+    // issued under the lock, and nothing is touched after its release.
+    let mut n = inner.inflight.lock();
+    *n = n.saturating_sub(1);
+    inner.idle.notify_all();
+    drop(n);
+}
+
+/// A workqueue with a rescuer (`WQ_MEM_RECLAIM`), for reads that the I/O
+/// path must wait for.  Destroyed (after draining) on drop.
+///
+/// # Invariants
+///
+/// `wq` is a workqueue from `alloc_workqueue`, destroyed once, on drop.
+pub(crate) struct ReclaimWq {
+    wq: NonNull<bindings::workqueue_struct>,
+}
+
+// SAFETY: A workqueue may be used from any thread.
+unsafe impl Send for ReclaimWq {}
+// SAFETY: As above; queueing and flushing synchronise internally.
+unsafe impl Sync for ReclaimWq {}
+
+impl ReclaimWq {
+    /// A new workqueue with the rescuer that the block I/O path needs.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: The name is a NUL-terminated literal.
+        let wq = unsafe { ffi::rzram_alloc_reclaim_wq(c_str!("rzram_rd").as_char_ptr()) };
+        // INVARIANT: a non-null result is a new workqueue.
+        NonNull::new(wq).map(|wq| Self { wq }).ok_or(ENOMEM)
+    }
+
+    /// Reads block `block` of `bdev` into `dst`, and waits.  Callable from
+    /// a `submit_bio` handler.  Allocates nothing.
+    pub(crate) fn read_sync(&self, bdev: &BackingDev, block: u64, dst: &mut PageMut<'_>) -> Result {
+        if block >= bdev.nr_pages() {
+            return Err(EIO);
+        }
+        let mut job = SyncRead {
+            work: Opaque::uninit(),
+            bdev: bdev.raw(),
+            page: dst.as_raw(),
+            sector: block << SECTORS_PER_PAGE_SHIFT,
+            result: 0,
+        };
+        // The worker reaches the whole job through this pointer (the work
+        // item is its first field), so it is taken from the whole job.
+        let work = (&raw mut job).cast::<bindings::work_struct>();
+        // SAFETY: `job` lives on this stack frame, does not move, and
+        // outlives the work: `flush_work` returns only after
+        // `sync_read_work` has returned, and only then is the work item
+        // destroyed.  The worker writes `result`; we read it after the
+        // flush, which orders the two.
+        unsafe {
+            ffi::rzram_init_work_onstack(work, Some(sync_read_work));
+            bindings::queue_work_on(
+                bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32,
+                self.wq.as_ptr(),
+                work,
+            );
+            bindings::flush_work(work);
+            ffi::rzram_destroy_work_on_stack(work);
+        }
+        to_result(job.result)
+    }
+}
+
+impl Drop for ReclaimWq {
+    fn drop(&mut self) {
+        // SAFETY: Created by `new`; drains the queue before freeing it.
+        unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
+    }
+}
+
+/// A synchronous read, on the waiting task's stack.
+#[repr(C)]
+struct SyncRead {
+    /// First, so the work pointer is the job pointer.
+    work: Opaque<bindings::work_struct>,
+    bdev: *mut bindings::block_device,
+    page: *mut bindings::page,
+    sector: u64,
+    result: i32,
+}
+
+/// The work function of [`ReclaimWq::read_sync`].
+///
+/// # Safety
+///
+/// `work` must be the `work` field of a live [`SyncRead`].
+unsafe extern "C" fn sync_read_work(work: *mut bindings::work_struct) {
+    // SAFETY: `work` is the first field of a `SyncRead` (repr(C)) whose
+    // owner waits in `flush_work` until we return.
+    let job = unsafe { &mut *work.cast::<SyncRead>() };
+    let mut bio = core::mem::MaybeUninit::<bindings::bio>::uninit();
+    let mut bvec = core::mem::MaybeUninit::<bindings::bio_vec>::uninit();
+    let bio = bio.as_mut_ptr();
+    // SAFETY: `bio` and `bvec` live on this stack until `bio_uninit`;
+    // `bio_init` initialises both for one vec.  The page is the waiter's,
+    // writable until it is woken.  This is a worker, not a `submit_bio`
+    // handler, so `submit_bio_wait` completes.
+    job.result = unsafe {
+        bindings::bio_init(bio, job.bdev, bvec.as_mut_ptr(), 1, ffi::rzram_opf_read());
+        (*bio).bi_iter.bi_sector = job.sector;
+        bindings::__bio_add_page(bio, job.page, PAGE_SIZE as u32, 0);
+        let r = bindings::submit_bio_wait(bio);
+        bindings::bio_uninit(bio);
+        r
+    };
+}

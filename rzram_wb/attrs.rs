@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The writeback attributes under `/sys/block/rzramN/`.
+
+use super::{run::writeback, select::parse_selection, BackingCfg};
+use crate::glue::bdev::{canonical_path, BackingDev};
+use crate::glue::disk::DiskRef;
+use crate::glue::sysfs::SysfsBuf;
+use crate::{emit, parse, Device};
+use core::sync::atomic::Ordering::Relaxed;
+use kernel::{prelude::*, str::CString};
+
+pub(crate) fn backing_dev_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
+    let cfg = dev.init.read();
+    match cfg.backing.as_ref() {
+        Some(b) => emit(buf, format_args!("{}\n", b.path.to_str().unwrap_or("?"))),
+        None => emit(buf, format_args!("none\n")),
+    }
+}
+
+pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    // Opening and releasing block devices happens under `cfg_lock` only,
+    // outside `init` (see the lock order in `rzram.rs`).
+    let _cfg_lock = dev.cfg_lock.lock();
+    if dev.init.read().store.is_some() {
+        pr_info!("Can't setup backing device for initialized device\n");
+        return Err(EBUSY);
+    }
+    if s == "none" {
+        let old = dev.init.write().backing.take();
+        drop(old);
+        return Ok(());
+    }
+    let name = CString::try_from_fmt(kernel::fmt!("{s}"))?;
+    let bdev = BackingDev::open(&name, dev).inspect_err(|e| {
+        pr_err!("backing_dev: cannot open {}: error {}\n", s, e.to_errno());
+    })?;
+    // Refuse a zero-sized device (this also prevents self reference).
+    if bdev.nr_pages() == 0 {
+        pr_err!("backing_dev: {} has no pages\n", s);
+        return Err(EINVAL);
+    }
+    let path = canonical_path(&name)?;
+    let old = dev
+        .init
+        .write()
+        .backing
+        .replace(BackingCfg { dev: bdev, path });
+    drop(old);
+    pr_info!("setup backing device {}\n", s);
+    Ok(())
+}
+
+pub(crate) fn writeback_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let _serial = dev.wb_lock.lock();
+    let cfg = dev.init.read();
+    let store = cfg.store.as_ref().ok_or(EINVAL)?;
+    let wb = store.wb.as_ref().ok_or(ENODEV)?;
+    let scans = parse_selection(s, store.slots.len())?;
+    writeback(dev, store, wb, &scans).map(|_| ())
+}
+
+pub(crate) fn writeback_limit_show(
+    dev: &Device,
+    _: &DiskRef<'_>,
+    buf: &mut SysfsBuf<'_>,
+) -> Result {
+    let _cfg = dev.init.read();
+    emit(buf, format_args!("{}\n", dev.wb.limit.load(Relaxed)))
+}
+
+pub(crate) fn writeback_limit_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let v = parse::kstrtoull(s, 10).map_err(|_| EINVAL)?;
+    let _cfg = dev.init.read();
+    dev.wb.limit.store(v, Relaxed);
+    Ok(())
+}
+
+pub(crate) fn writeback_limit_enable_show(
+    dev: &Device,
+    _: &DiskRef<'_>,
+    buf: &mut SysfsBuf<'_>,
+) -> Result {
+    let _cfg = dev.init.read();
+    emit(
+        buf,
+        format_args!("{}\n", dev.wb.limit_enable.load(Relaxed) as u32),
+    )
+}
+
+pub(crate) fn writeback_limit_enable_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let v = parse::kstrtoull(s, 10).map_err(|_| EINVAL)?;
+    let _cfg = dev.init.read();
+    dev.wb.limit_enable.store(v != 0, Relaxed);
+    Ok(())
+}
+
+pub(crate) fn writeback_batch_size_show(
+    dev: &Device,
+    _: &DiskRef<'_>,
+    buf: &mut SysfsBuf<'_>,
+) -> Result {
+    emit(buf, format_args!("{}\n", dev.wb.batch_size.load(Relaxed)))
+}
+
+pub(crate) fn writeback_batch_size_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+    let v = parse::kstrtoull(s, 10).map_err(|_| EINVAL)?;
+    let v = u32::try_from(v).map_err(|_| EINVAL)?;
+    if v == 0 {
+        return Err(EINVAL);
+    }
+    if v > super::MAX_BATCH_SIZE {
+        // Each request pins a page for the whole writeback.
+        pr_err!(
+            "writeback_batch_size {} is above the maximum {}\n",
+            v,
+            super::MAX_BATCH_SIZE
+        );
+        return Err(EINVAL);
+    }
+    // An atomic, read when a writeback starts: no lock, so that the store
+    // neither waits for a running writeback nor holds up I/O behind it.
+    dev.wb.batch_size.store(v, Relaxed);
+    Ok(())
+}
+
+pub(crate) fn bd_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
+    let cfg = dev.init.read();
+    let s = &dev.stats;
+    let count = cfg
+        .store
+        .as_ref()
+        .and_then(|st| st.wb.as_ref())
+        .map_or(0, |wb| wb.blocks().used());
+    let four = |v: u64| v << (kernel::page::PAGE_SHIFT - 12);
+    emit(
+        buf,
+        format_args!(
+            "{:8} {:8} {:8}\n",
+            four(count),
+            four(s.bd_reads.load(Relaxed)),
+            four(s.bd_writes.load(Relaxed))
+        ),
+    )
+}
