@@ -7,7 +7,7 @@
 # with batch size 4 (so a writeback takes several rounds of fill, submit
 # and reap).  For N = 1, 2, ...: the Nth fault-injection point of the
 # task writing "huge" to `writeback` fails (/proc/self/task/TID/fail-nth,
-# through rbhelper failnth; failslab and fail_page_alloc count sleeping
+# through rbhelper wbsweep, which runs the whole sweep without forking; failslab and fail_page_alloc count sleeping
 # and order-0 allocations, silently).  Whatever the writeback returns,
 # afterwards:
 #	- bd_count is exactly the number of pages written back (16 minus
@@ -40,9 +40,7 @@ want=$(sha256 "$TMP/img")
 
 # sweep DRV BACKING
 sweep() {
-	local drv=$1 dev=/dev/${1}0 n out inj ret c r w lim hp written
-	local bad_bd=0 bad_lim=0 bad_second=0 bad_content=0 bad_release=0 failed=0 last=
-	local -A rets=()
+	local drv=$1 dev=/dev/${1}0 last failed bad_bd bad_lim bad_second bad_content bad_release
 	S=/sys/block/${drv}0
 	kmsg "sweep $drv"
 	if [ $drv = zram ]; then
@@ -60,53 +58,35 @@ sweep() {
 		"$(field 8 $S/mm_stat) $(bd)"
 	# probability 0: only fail-nth injects
 	fi_on 0
-	for ((n = 1; n <= MAXN; n++)); do
-		out=$("$RB" failnth $n $S/writeback huge)
-		inj=${out#injected=}
-		inj=${inj%% *}
-		ret=${out##*ret=}
-		if [ "$inj" != 1 ]; then
-			last=$n
-			break
-		fi
-		rets[$ret]=$((${rets[$ret]:-0} + 1))
-		[ "$ret" = ok ] || failed=$((failed + 1))
-		read -r c r w <$S/bd_stat
-		read -r lim <$S/writeback_limit
-		hp=$(field 8 $S/mm_stat)
-		written=$((NP - hp))
-		if [ "$c" != $written ]; then
-			bad_bd=$((bad_bd + 1))
-			[ $bad_bd -le 5 ] && diag "$drv: n=$n ($ret): bd_count $c, $written pages written back"
-		fi
-		if [ "$lim" != $((1000 - written)) ]; then
-			bad_lim=$((bad_lim + 1))
-			[ $bad_lim -le 5 ] && diag "$drv: n=$n ($ret): writeback_limit $lim, $written pages written back"
-		fi
-		wr huge $S/writeback
-		read -r c r w <$S/bd_stat
-		read -r lim <$S/writeback_limit
-		hp=$(field 8 $S/mm_stat)
-		if [ "$WR $c $hp $lim" != "ok $NP 0 $((1000 - NP))" ]; then
-			bad_second=$((bad_second + 1))
-			[ $bad_second -le 5 ] && diag "$drv: n=$n ($ret): second writeback: $WR, bd_count $c, huge_pages $hp, limit $lim"
-		fi
-		if ! dd if=$dev bs=64K count=1 iflag=direct status=none | cmp -s - "$TMP/img"; then
-			bad_content=$((bad_content + 1))
-			[ $bad_content -le 5 ] && diag "$drv: n=$n ($ret): content differs"
-		fi
-		dd if="$TMP/img" of=$dev bs=64K oflag=direct status=none
-		read -r c r w <$S/bd_stat
-		if [ "$c" != 0 ]; then
-			bad_release=$((bad_release + 1))
-			[ $bad_release -le 5 ] && diag "$drv: n=$n ($ret): bd_count $c after rewriting every page"
-		fi
-		attr_write 1000 $S/writeback_limit
-	done
+	"$RB" wbsweep $dev $S "$TMP/img" $MAXN >"$TMP/sweep.$drv"
 	fi_off
-	diag "$drv: fault points: $((${last:-$MAXN} - 1)); writeback results: $(for k in "${!rets[@]}"; do echo -n "$k x${rets[$k]} "; done)"
+	last=$(sed -n 's/^end n=//p' "$TMP/sweep.$drv")
+	[ "$last" = none ] && last=
+	# count the runs that break each rule, show the first few of each
+	awk -v np=$NP -v drv=$drv '
+	/^n=/ {
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		res[v["ret"]]++
+		if (v["ret"] != "ok") failed++
+		w = np - v["hp"]
+		if (v["bd"] != w) { bad_bd++; if (bad_bd <= 5) print "# " drv ": bd_count " v["bd"] ", " w " pages written back: " $0 }
+		if (v["lim"] != 1000 - w) { bad_lim++; if (bad_lim <= 5) print "# " drv ": writeback_limit: " $0 }
+		if (v["ret2"] != "ok" || v["bd2"] != np || v["hp2"] != 0 || v["lim2"] != 1000 - np) {
+			bad_second++; if (bad_second <= 5) print "# " drv ": second writeback: " $0 }
+		if (v["content"] != "ok") { bad_content++; if (bad_content <= 5) print "# " drv ": content: " $0 }
+		if (v["rel"] != 0) { bad_release++; if (bad_release <= 5) print "# " drv ": release: " $0 }
+	}
+	END {
+		printf "# %s: writeback results:", drv
+		for (r in res) printf " %s x%d", r, res[r]
+		print ""
+		print "COUNTS", failed + 0, bad_bd + 0, bad_lim + 0, bad_second + 0, bad_content + 0, bad_release + 0
+	}' "$TMP/sweep.$drv" >"$TMP/sweep.$drv.sum"
+	grep '^#' "$TMP/sweep.$drv.sum"
+	read -r _ failed bad_bd bad_lim bad_second bad_content bad_release < <(grep '^COUNTS' "$TMP/sweep.$drv.sum")
+	diag "$drv: fault points: $((${last:-$MAXN + 1} - 1))"
 	check "$drv: the sweep reached a run with no fault point left (N <= $MAXN)" test -n "$last"
-	check "$drv: the sweep injected failures" test "${last:-$MAXN}" -gt 1
+	check "$drv: the sweep injected failures" test "${last:-$MAXN}" -gt 1 -a -s "$TMP/sweep.$drv"
 	check "$drv: some injected failures made the writeback fail ($failed)" test $failed -gt 0
 	check_eq "$drv: bd_count == pages written back after every failed run" 0 $bad_bd
 	check_eq "$drv: writeback_limit exact after every failed run" 0 $bad_lim

@@ -37,6 +37,19 @@
  *	Needs failslab / fail_page_alloc with ignore-gfp-wait=N (and
  *	verbose=0, or each failure dumps a stack into the kernel log).
  *
+ *   rbhelper wbsweep DEV SYSDIR IMG MAXN
+ *	The fail-nth sweep of rzram_rb_wbfail.sh, without a fork per step:
+ *	IMG (a file) is on DEV, all of it resident, writeback_limit 1000.
+ *	For N = 1 .. MAXN: fail the Nth fault-injection point of a write of
+ *	"huge" to SYSDIR/writeback (as failnth); stop at the first N not
+ *	reached.  Else print one line
+ *	  n=N ret=R bd=C lim=L hp=H ret2=R2 bd2=C2 lim2=L2 hp2=H2 content=ok|bad rel=C3
+ *	with bd_stat's bd_count, writeback_limit and mm_stat's huge_pages
+ *	after that writeback (C L H), after a second one without failure
+ *	(R2 C2 L2 H2), whether DEV then reads back as IMG, and bd_count
+ *	after IMG is written over DEV again (C3); then writeback_limit is
+ *	set to 1000 again.  Last line: "end n=N" (N: first not reached).
+ *
  *   rbhelper readrm DEV PAGES PROCS RESET MODULE
  *	PROCS processes read PAGES pages of DEV (4 KiB O_DIRECT each,
  *	interleaved); as soon as the last one is done, writes 1 to RESET and
@@ -341,6 +354,124 @@ static int cmd_failnth(int argc, char **argv)
 	return 0;
 }
 
+/* ---- wbsweep -------------------------------------------------------- */
+
+static long attr_field(const char *dir, const char *name, int field)
+{
+	char path[256], buf[512], *p = buf, *end;
+	long v = -1;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	for (int i = 1; i <= field; i++) {
+		v = strtol(p, &end, 10);
+		if (end == p)
+			return -1;
+		p = end;
+	}
+	return v;
+}
+
+static const char *attr_write(const char *dir, const char *name, const char *val)
+{
+	char path[256];
+	int fd;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return strerrorname_np(errno);
+	r = write(fd, val, strlen(val));
+	if (r < 0) {
+		int e = errno;
+
+		close(fd);
+		return strerrorname_np(e);
+	}
+	close(fd);
+	return "ok";
+}
+
+static int cmd_wbsweep(int argc, char **argv)
+{
+	if (argc < 6)
+		return 2;
+	const char *dev = argv[2], *dir = argv[3], *imgf = argv[4];
+	long maxn = strtol(argv[5], NULL, 0);
+	char path[256], wbpath[256], nbuf[32], buf[32];
+	int img = open(imgf, O_RDONLY);
+	off_t size = img < 0 ? -1 : lseek(img, 0, SEEK_END);
+	void *want, *got;
+
+	if (size <= 0 || size % PAGE || posix_memalign(&want, PAGE, size) ||
+	    posix_memalign(&got, PAGE, size) || pread(img, want, size, 0) != size)
+		die(imgf);
+	int fd = open(dev, O_RDWR | O_DIRECT);
+
+	if (fd < 0)
+		die(dev);
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)syscall(SYS_gettid));
+	int fn = open(path, O_RDWR);
+
+	if (fn < 0)
+		die(path);
+	snprintf(wbpath, sizeof(wbpath), "%s/writeback", dir);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (long n = 1; n <= maxn; n++) {
+		int wb = open(wbpath, O_WRONLY);
+
+		if (wb < 0)
+			die(wbpath);
+		snprintf(nbuf, sizeof(nbuf), "%ld", n);
+		if (write(fn, nbuf, strlen(nbuf)) != (ssize_t)strlen(nbuf))
+			die("write fail-nth");
+		ssize_t r = write(wb, "huge", 4);
+		int err = errno;
+		ssize_t m = pread(fn, buf, sizeof(buf) - 1, 0);
+
+		if (write(fn, "0", 1) != 1)
+			die("disarm fail-nth");
+		close(wb);
+		if (m <= 0)
+			die("read fail-nth");
+		buf[m] = 0;
+		if (atoi(buf) != 0) {
+			printf("end n=%ld\n", n);
+			return 0;
+		}
+		long bd = attr_field(dir, "bd_stat", 1);
+		long lim = attr_field(dir, "writeback_limit", 1);
+		long hp = attr_field(dir, "mm_stat", 8);
+		const char *ret2 = attr_write(dir, "writeback", "huge");
+		long bd2 = attr_field(dir, "bd_stat", 1);
+		long lim2 = attr_field(dir, "writeback_limit", 1);
+		long hp2 = attr_field(dir, "mm_stat", 8);
+		int ok = pread(fd, got, size, 0) == size && !memcmp(got, want, size);
+
+		if (pwrite(fd, want, size, 0) != size)
+			die("rewrite");
+		long rel = attr_field(dir, "bd_stat", 1);
+
+		printf("n=%ld ret=%s bd=%ld lim=%ld hp=%ld ret2=%s bd2=%ld lim2=%ld hp2=%ld content=%s rel=%ld\n",
+		       n, r >= 0 ? "ok" : strerrorname_np(err), bd, lim, hp, ret2,
+		       bd2, lim2, hp2, ok ? "ok" : "bad", rel);
+		attr_write(dir, "writeback_limit", "1000");
+	}
+	printf("end n=none\n");
+	return 0;
+}
+
 /* ---- readrm ---------------------------------------------------------- */
 
 static int read_pages(const char *dev, size_t pages, size_t start, size_t step)
@@ -411,6 +542,8 @@ int main(int argc, char **argv)
 			rc = cmd_gen(argc, argv);
 		else if (!strcmp(argv[1], "failnth"))
 			rc = cmd_failnth(argc, argv);
+		else if (!strcmp(argv[1], "wbsweep"))
+			rc = cmd_wbsweep(argc, argv);
 		else if (!strcmp(argv[1], "readrm"))
 			rc = cmd_readrm(argc, argv);
 	}
