@@ -5,7 +5,10 @@
 #
 # 16 random pages (huge), writeback_limit enabled (budget 1000), rzram
 # with batch size 4 (so a writeback takes several rounds of fill, submit
-# and reap).  For N = 1, 2, ...: the Nth fault-injection point of the
+# and reap).  The backing device is a slow null_blk (memory-backed, one
+# request at a time, each completing 20 ms after it started), so while
+# the task refills a request, the others of its batch are still in
+# flight: an early exit there has in-flight requests to reap.  For N = 1, 2, ...: the Nth fault-injection point of the
 # task writing "huge" to `writeback` fails (/proc/self/task/TID/fail-nth,
 # through rbhelper wbsweep, which runs the whole sweep without forking; failslab and fail_page_alloc count sleeping
 # and order-0 allocations, silently).  Whatever the writeback returns,
@@ -27,14 +30,21 @@ NP=16
 MAXN=${rzram_rb_maxn:-600}
 CASES=14
 
-ktap_plan $((2 * CASES))
+ktap_plan $((2 * CASES + 2))
 at_exit fi_off
+at_exit '[ ! -e /sys/module/null_blk ] || rmmod null_blk'
 at_exit '[ ! -e /sys/module/zram ] || { echo 1 >/sys/block/zram0/reset; rmmod zram; }'
 at_exit '[ ! -e /sys/module/rzram ] || { echo 1 >/sys/block/rzram0/reset; rmmod rzram; }'
 [ -w $FI/failslab/probability ] && [ -w $FI/fail_page_alloc/probability ] ||
 	ktap_abort "no failslab or fail_page_alloc in $FI (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC)"
 modprobe zsmalloc 2>/dev/null
 [ -e /sys/module/zram ] && rmmod zram
+[ -e /sys/module/null_blk ] && rmmod null_blk
+check "slow backing device: null_blk, memory-backed, queue depth 1, 20 ms per request" \
+	modprobe null_blk nr_devices=1 gb=1 bs=4096 memory_backed=1 irqmode=2 \
+	completion_nsec=20000000 submit_queues=1 hw_queue_depth=1 ||
+	ktap_abort "no null_blk"
+check_blockdev "/dev/nullb0 is a block device" /dev/nullb0 || ktap_abort "no /dev/nullb0"
 head -c $((NP * P)) /dev/urandom >"$TMP/img"
 want=$(sha256 "$TMP/img")
 
@@ -96,6 +106,6 @@ sweep() {
 	check_eq "$drv: content" "$want" "$(dd if=$dev bs=64K count=1 iflag=direct status=none | sha256sum | cut -d" " -f1)"
 	check "$drv: reset, unload" eval "attr_write 1 $S/reset && rmmod $drv"
 }
-sweep zram $RZRAM_SMALL_DEV || ktap_abort "zram setup failed"
-sweep rzram $RZRAM_BACKING_DEV || ktap_abort "rzram setup failed"
+sweep zram /dev/nullb0 || ktap_abort "zram setup failed"
+sweep rzram /dev/nullb0 || ktap_abort "rzram setup failed"
 ktap_finish
