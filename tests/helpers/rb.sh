@@ -36,11 +36,10 @@ proc_state() {
 # 1 if it did not within SECS.  A synchronisation point, not a retry: the
 # caller checks the state it waited for.
 wait_until() {
-	local n=$(($1 * 5))
+	local end=$((SECONDS + $1))
 	shift
 	while ! "$@"; do
-		n=$((n - 1))
-		[ $n -gt 0 ] || return 1
+		[ $SECONDS -lt $end ] || return 1
 		sleep 0.2
 	done
 }

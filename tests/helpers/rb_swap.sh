@@ -50,7 +50,7 @@ holder_cmd() {
 
 swap_run() {
 	local drv=$1 backing=$2 mode=$3 dev=/dev/${1}0 s=/sys/block/${1}0 a hp got
-	local out want0 in0 in1 r0 r1 wbd inj st
+	local out want0 in0 in1 r0 r1 wbd inj st t0
 	S=$s
 	kmsg "swap $drv $mode"
 	if [ $drv = zram ]; then
@@ -73,8 +73,9 @@ swap_run() {
 	exec 7>"$TMP/hold.in"
 	check "$drv: the holder filled $HOLD_PAGES pages" \
 		wait_until 120 grep -q "^filled pages=$HOLD_PAGES" "$TMP/hold.out" || return 1
-	out=$(holder_cmd pageout swap_kib= 300)
-	diag "$drv: after MADV_PAGEOUT: $out; mm_stat $(cat $s/mm_stat)"
+	t0=$SECONDS
+	out=$(holder_cmd pageout swap_kib= 300 2>&1)
+	diag "$drv: after MADV_PAGEOUT ($((SECONDS - t0)) s): $out; mm_stat $(cat $s/mm_stat)"
 	check_eq "$drv: every page of the holder is in swap (VmSwap)" \
 		"swap_kib=$((HOLD_PAGES * 4))" "${out%% *}"
 	wr all $s/idle
@@ -95,6 +96,7 @@ swap_run() {
 	diag "$drv: $got huge pages reserved; MemAvailable $(($(meminfo MemAvailable) / 1024)) MiB, holder $((HOLD_PAGES / 256)) MiB"
 	check "$drv: memory made short (huge pages reserved)" test "$got" -gt 0 -a "$got" -ge $((hp - 8))
 
+	t0=$SECONDS
 	in0=$(vmstat pswpin)
 	r0=$(field 2 $s/bd_stat)
 	if [ "$mode" = fail ]; then
@@ -108,7 +110,7 @@ swap_run() {
 	in1=$(vmstat pswpin)
 	r1=$(field 2 $s/bd_stat)
 	echo 0 >/proc/sys/vm/nr_hugepages
-	diag "$drv: holder: ${out:-$(cat "$TMP/hold.err")}; $((in1 - in0)) swap-ins, $((r1 - r0)) backing reads"
+	diag "$drv: holder: ${out:-$(cat "$TMP/hold.err")}; $((in1 - in0)) swap-ins, $((r1 - r0)) backing reads in $((SECONDS - t0)) s"
 	check_eq "$drv: the holder checked every page: none wrong" \
 		"verified=$HOLD_PAGES bad=0 first_bad=-1" "$out"
 	check "$drv: every written-back page was read back ($((r1 - r0)) >= $wbd - 1)" \
