@@ -16,8 +16,8 @@
 # only while it checks its pages), sleeping and order-0 ones included;
 # their counters must show failures injected.  Every page must be right
 # and no read may fail.  SWAP_CASES checks per run.
-HOLD_PAGES=${rzram_rb_hold_pages:-8192}
-PRESSURE_MIB=${rzram_rb_pressure_mib:-24}
+HOLD_PAGES=${rzram_rb_hold_pages:-4096}
+PRESSURE_MIB=${rzram_rb_pressure_mib:-12}
 FI_PROB=${rzram_rb_fi_prob:-10}
 SWAP_CASES=16
 # a write to the holder's pipe after it died must fail, not kill us
