@@ -11,19 +11,21 @@
 # suspended:
 #	- a `huge` writeback starts: it takes the first batch (32) of huge
 #	  pages, gives them blocks and submits them; the writes wait;
-#	- two readers start: 1 MiB of pages 256..511 (written-back, resident
-#	  and same-filled pages), and written-back page 600; they wait too
-#	  (state D);
+#	- three readers start: 1 MiB of pages 256..511 (written-back,
+#	  resident and same-filled pages), written-back page 600, and
+#	  written-back page 700 into a buffer 512 bytes into a page (two
+#	  partial reads of it, 3584 + 512 bytes); they wait too (state D);
 #	- then, while all of that is in flight: pages 0..255 (in flight to
 #	  the backing device or not yet reached) are read at every shape;
 #	  pages 0..15 (in flight) are overwritten and 16..31 (in flight)
 #	  discarded; 128..143 (not reached yet) overwritten and 144..159
-#	  discarded; written-back page 600 (being read) is discarded, 601
-#	  overwritten, 604 discarded; all of it reads back right at once.
+#	  discarded; written-back pages 600 and 700 (being read) are
+#	  discarded, 601 overwritten, 604 discarded; all of it reads back
+#	  right at once.
 # After the resume each outcome is unique: the writeback succeeds; the
 # readers get what was there when they started (nobody wrote those pages
-# before the reads were issued, or, page 600, the read was issued before
-# the discard); the device equals the expected image; exactly the pages
+# before the reads were issued, or, pages 600 and 700, the read was
+# issued before the discard); the device equals the expected image; exactly the pages
 # that were resident huge pages when the writeback reached them, and were
 # not rewritten or discarded while in flight, are written back (bd_count,
 # huge_pages); discarding everything brings bd_count to 0.
@@ -36,7 +38,7 @@ BDEV=/dev/mapper/$DM
 NP=1024
 SZ=$((NP * P))
 
-ktap_plan 38
+ktap_plan 39
 
 modprobe zsmalloc 2>/dev/null
 check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
@@ -82,6 +84,7 @@ base=$(field 1 $S/bd_stat)
 check_eq "384 pages written back, 128 resident huge pages" "384 512 128" \
 	"$base $(field 3 $S/bd_stat) $(field 8 $S/mm_stat)"
 old600=$(img_sum "$TMP/img1" $((600 * P)) $P)
+old700=$(img_sum "$TMP/img1" $((700 * P)) $P)
 want_r1=$(want_sum 256 256)
 
 # ---- the barrier ----------------------------------------------------------
@@ -99,6 +102,8 @@ dd if=$DEV of="$TMP/r1" bs=1M skip=1 count=1 iflag=direct status=none &
 R1=$!
 dd if=$DEV of="$TMP/r2" bs=$P skip=600 count=1 iflag=direct status=none &
 R2=$!
+"$RB" read $DEV $((700 * P)) $P $P 512 >"$TMP/r3" &
+R3=$!
 # bd_count grown and steady for a second: the first batch has its blocks
 # and waits for the backing device
 bd_steady() {
@@ -114,8 +119,8 @@ inflight=$(($(field 1 $S/bd_stat) - base))
 diag "pages in flight to the backing device: $inflight"
 # the first 16 huge pages are those of pages 0..31
 check "at least 16 and at most 32 pages in flight" test $inflight -ge 16 -a $inflight -le 32
-check "both readers wait for the backing device (state D)" \
-	wait_until 60 eval "in_state_d $R1 && in_state_d $R2"
+check "the three readers wait for the backing device (state D)" \
+	wait_until 60 eval "in_state_d $R1 && in_state_d $R2 && in_state_d $R3"
 check_eq "nothing completed: bd_reads, bd_writes unchanged" "0 512" \
 	"$(field 2 $S/bd_stat) $(field 3 $S/bd_stat)"
 
@@ -130,13 +135,13 @@ check "frozen: overwrite pages 0..15 (in flight)" put "$TMP/img4" 0 16
 check "frozen: discard pages 16..31 (in flight)" discard 16 16
 check "frozen: overwrite pages 128..143 (not reached)" put "$TMP/img4" 128 16
 check "frozen: discard pages 144..159 (not reached)" discard 144 16
-check "frozen: discard page 600 (being read), overwrite 601, discard 604" eval \
-	"discard 600 1 && put $TMP/img4 601 1 && discard 604 1"
+check "frozen: discard pages 600, 700 (being read), overwrite 601, discard 604" eval \
+	"discard 600 1 && discard 700 1 && put $TMP/img4 601 1 && discard 604 1"
 check_eq "frozen: pages 0..255 read back as written" "$(want_sum 0 256)" "$(dev_sum 0 256 1048576)"
 check_eq "frozen: pages 600..604 read back as written (4 KiB reads)" \
 	"$(want_sum 600 5)" "$(dev_sum 600 5)"
-check "frozen: the writeback and both readers still wait" eval \
-	"[ ! -e $TMP/wb.rc ] && in_state_d $R1 && in_state_d $R2"
+check "frozen: the writeback and the three readers still wait" eval \
+	"[ ! -e $TMP/wb.rc ] && in_state_d $R1 && in_state_d $R2 && in_state_d $R3"
 
 kmsg "resume"
 check "resume $DM (not the watchdog)" eval "[ ! -e $TMP/watchdog ] && kill $WD && dmsetup resume $DM"
@@ -144,24 +149,28 @@ wait $R1
 r1=$?
 wait $R2
 r2=$?
+wait $R3
+r3=$?
 wait $WB
 check_eq "the writeback succeeded" ok "$(cat "$TMP/wb.rc" 2>/dev/null)"
 check_eq "reader 1 got pages 256..511 as they were" "0 $want_r1" "$r1 $(sha256 "$TMP/r1")"
 check_eq "reader 2 got page 600 as it was before the discard" "0 $old600" "$r2 $(sha256 "$TMP/r2")"
+check_eq "reader 3 got page 700 (partial reads) as it was before the discard" "0 $old700" \
+	"$r3 $(sha256 "$TMP/r3")"
 
 # ---- after ------------------------------------------------------------------
 # written back now: the random pages of 32..127 (48) and 160..255 (48);
 # 128..143 rewritten before the writeback reached them (8); 256..511 from
-# before (128); 512..1023 from before (256) but 600 and 604 discarded
-# (601 rewritten, written back again).  Pages 0..15 were rewritten while
+# before (128); 512..1023 from before (256) but 600, 604 and 700
+# discarded (601 rewritten, written back again).  Pages 0..15 were rewritten while
 # in flight: their 8 random pages stay resident huge pages.
-check_eq "bd_count: 486 pages written back, 8 resident huge pages" "486 8" \
+check_eq "bd_count: 485 pages written back, 8 resident huge pages" "485 8" \
 	"$(field 1 $S/bd_stat) $(field 8 $S/mm_stat)"
 check_eq "content (1 MiB reads)" "$(want_sum 0 $NP)" "$(dev_sum 0 $NP 1048576)"
 check_eq "content (4 KiB reads)" "$(want_sum 0 $NP)" "$(dev_sum 0 $NP)"
 check_eq "content (4 KiB segments at page offset 3584)" "$(want_sum 0 $NP)" "$(rb_sum $DEV 0 $SZ 4096 3584)"
 check_wr "huge writeback of the rest" ok huge $S/writeback
-check_eq "494 written back, none resident huge" "494 0" \
+check_eq "493 written back, none resident huge" "493 0" \
 	"$(field 1 $S/bd_stat) $(field 8 $S/mm_stat)"
 check_eq "io_stat: no failed read or write" "0 0" "$(field 1 $S/io_stat) $(field 2 $S/io_stat)"
 check "discard everything" blkdiscard -f $DEV
