@@ -121,8 +121,8 @@ diag "pages in flight to the backing device: $inflight"
 check "at least 16 and at most 32 pages in flight" test $inflight -ge 16 -a $inflight -le 32
 check "the three readers wait for the backing device (state D)" \
 	wait_until 60 eval "in_state_d $R1 && in_state_d $R2 && in_state_d $R3"
-check_eq "nothing completed: bd_reads, bd_writes unchanged" "0 512" \
-	"$(field 2 $S/bd_stat) $(field 3 $S/bd_stat)"
+# (bd_reads is not looked at: zram counts a read when it is issued)
+check_eq "no write completed: bd_writes unchanged" 512 "$(field 3 $S/bd_stat)"
 
 # all in memory: none of this waits for the backing device
 check_eq "frozen: pages 0..63 (4 KiB reads)" "$(want_sum 0 64)" "$(dev_sum 0 64)"
