@@ -13,7 +13,7 @@
 . "$(dirname "$0")/helpers/rb.sh"
 . "$(dirname "$0")/helpers/rb_swap.sh"
 ktap_plan $((2 * SWAP_CASES))
-at_exit 'exec 7>&-; kill $HOLDER 2>/dev/null; wait'
+at_exit 'exec 7>&-; kill $HOLDER $BALLOON 2>/dev/null; wait'
 at_exit 'echo 0 >/proc/sys/vm/nr_hugepages'
 at_exit 'for d in zram rzram; do [ -e /sys/module/$d ] || continue; swapoff /dev/${d}0 2>/dev/null; echo 1 >/sys/block/${d}0/reset; rmmod $d; done'
 at_exit fi_off

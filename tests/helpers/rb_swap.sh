@@ -7,8 +7,9 @@
 # compressible, same-filled in turn) and pages all of them out
 # (MADV_PAGEOUT: every page goes to DRV, none is left to chance); then
 # every page DRV stores is marked idle and written back while the holder
-# still holds them.  Memory is then made short (huge pages reserved until
-# PRESSURE_MIB MiB are left, less than the holder's), and the holder
+# still holds them.  Memory is then made short (huge pages reserved, then
+# mlocked memory, until PRESSURE_MIB MiB are available, less than the
+# holder's), and the holder
 # touches and checks every page: each written-back page is swapped in
 # from the backing device, and the holder's own pages are swapped out
 # again to make room.  MODE "fail": failslab and fail_page_alloc fail
@@ -17,7 +18,7 @@
 # their counters must show failures injected.  Every page must be right
 # and no read may fail.  SWAP_CASES checks per run.
 HOLD_PAGES=${rzram_rb_hold_pages:-4096}
-PRESSURE_MIB=${rzram_rb_pressure_mib:-12}
+PRESSURE_MIB=${rzram_rb_pressure_mib:-8}
 FI_PROB=${rzram_rb_fi_prob:-10}
 SWAP_CASES=16
 # a write to the holder's pipe after it died must fail, not kill us
@@ -86,15 +87,27 @@ swap_run() {
 	check "$drv: the holder's pages are written back ($wbd pages)" \
 		test "$wbd" -ge $((HOLD_PAGES * 3 / 4))
 
+	# memory made short: huge pages for the bulk, then mlocked memory for
+	# the rest, until MemAvailable is PRESSURE_MIB MiB
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	a=$(($(meminfo MemAvailable) / 1024))
-	hp=$(((a - PRESSURE_MIB) / 2))
+	hp=$(((a - PRESSURE_MIB - 16) / 2))
 	[ $hp -gt 0 ] || hp=0
 	echo $hp >/proc/sys/vm/nr_hugepages
 	got=$(cat /proc/sys/vm/nr_hugepages)
-	diag "$drv: $got huge pages reserved; MemAvailable $(($(meminfo MemAvailable) / 1024)) MiB, holder $((HOLD_PAGES / 256)) MiB"
-	check "$drv: memory made short (huge pages reserved)" test "$got" -gt 0 -a "$got" -ge $((hp - 8))
+	a=$(($(meminfo MemAvailable) / 1024))
+	BALLOON=
+	: >"$TMP/balloon.out"
+	if [ $a -gt $PRESSURE_MIB ]; then
+		"$RB" balloon $((a - PRESSURE_MIB)) >"$TMP/balloon.out" 2>&1 &
+		BALLOON=$!
+		wait_until 120 grep -q ballooned "$TMP/balloon.out"
+	fi
+	a=$(($(meminfo MemAvailable) / 1024))
+	diag "$drv: $got huge pages reserved, $(cat "$TMP/balloon.out") MiB mlocked; MemAvailable $a MiB, holder $((HOLD_PAGES / 256)) MiB"
+	check "$drv: memory made short: MemAvailable ($a MiB) < the holder's $((HOLD_PAGES / 256)) MiB" \
+		test $a -lt $((HOLD_PAGES / 256))
 
 	t0=$SECONDS
 	in0=$(vmstat pswpin)
@@ -109,6 +122,8 @@ swap_run() {
 	fi
 	in1=$(vmstat pswpin)
 	r1=$(field 2 $s/bd_stat)
+	[ -z "$BALLOON" ] || { kill $BALLOON; wait $BALLOON; }
+	BALLOON=
 	echo 0 >/proc/sys/vm/nr_hugepages
 	diag "$drv: holder: ${out:-$(cat "$TMP/hold.err")}; $((in1 - in0)) swap-ins, $((r1 - r0)) backing reads in $((SECONDS - t0)) s"
 	check_eq "$drv: the holder checked every page: none wrong" \

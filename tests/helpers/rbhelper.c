@@ -27,6 +27,11 @@
  *	  quit         exit 0
  *	SIGBUS or any other fatal signal ends it (the shell sees the signal).
  *
+ *   rbhelper balloon MIB
+ *	Takes MIB MiB of memory out of play (mlocked anonymous pages, so
+ *	neither reclaim nor swap can have them), prints "ballooned MIB" and
+ *	sleeps until killed.
+ *
  *   rbhelper gen PAGES SEED
  *	Writes the pages "hold" fills to stdout (an image for a device).
  *
@@ -320,6 +325,26 @@ static int cmd_gen(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_balloon(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	size_t len = strtoull(argv[2], NULL, 0) << 20;
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		die("mmap");
+	if (mlock(m, len))
+		die("mlock");
+	for (size_t i = 0; i < len; i += PAGE)
+		m[i] = 1;
+	printf("ballooned %zu\n", len >> 20);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 /* ---- failnth --------------------------------------------------------- */
 
 static int cmd_failnth(int argc, char **argv)
@@ -538,6 +563,8 @@ int main(int argc, char **argv)
 			rc = cmd_read(argc, argv);
 		else if (!strcmp(argv[1], "hold"))
 			rc = cmd_hold(argc, argv);
+		else if (!strcmp(argv[1], "balloon"))
+			rc = cmd_balloon(argc, argv);
 		else if (!strcmp(argv[1], "gen"))
 			rc = cmd_gen(argc, argv);
 		else if (!strcmp(argv[1], "failnth"))
