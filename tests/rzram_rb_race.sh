@@ -84,7 +84,7 @@ base=$(field 1 $S/bd_stat)
 check_eq "384 pages written back, 128 resident huge pages" "384 512 128" \
 	"$base $(field 3 $S/bd_stat) $(field 8 $S/mm_stat)"
 old600=$(img_sum "$TMP/img1" $((600 * P)) $P)
-old700=$(img_sum "$TMP/img1" $((700 * P)) $P)
+old700=$(img_sum "$TMP/img1" $((700 * P)) 3584)
 want_r1=$(want_sum 256 256)
 
 # ---- the barrier ----------------------------------------------------------
@@ -155,8 +155,12 @@ wait $WB
 check_eq "the writeback succeeded" ok "$(cat "$TMP/wb.rc" 2>/dev/null)"
 check_eq "reader 1 got pages 256..511 as they were" "0 $want_r1" "$r1 $(sha256 "$TMP/r1")"
 check_eq "reader 2 got page 600 as it was before the discard" "0 $old600" "$r2 $(sha256 "$TMP/r2")"
-check_eq "reader 3 got page 700 (partial reads) as it was before the discard" "0 $old700" \
-	"$r3 $(sha256 "$TMP/r3")"
+# reader 3's first piece (3584 bytes) was looked up before the discard
+# (the reader was waiting for it); its last 512 bytes are a second piece
+# of the same bio, which a driver may look up before or after the discard
+# (zeroes): not checked
+check_eq "reader 3 got page 700's first 3584 bytes (a partial read) as before the discard" \
+	"0 $old700" "$r3 $(head -c 3584 "$TMP/r3" | sha256sum | cut -d' ' -f1)"
 
 # ---- after ------------------------------------------------------------------
 # written back now: the random pages of 32..127 (48) and 160..255 (48);
