@@ -23,11 +23,13 @@
 #	  discarded, 601 overwritten, 604 discarded; all of it reads back
 #	  right at once.
 # After the resume each outcome is unique: the writeback succeeds; the
-# readers get what was there when they started (nobody wrote those pages
-# before the reads were issued, or, pages 600 and 700, the read was
-# issued before the discard); the device equals the expected image; exactly the pages
-# that were resident huge pages when the writeback reached them, and were
-# not rewritten or discarded while in flight, are written back (bd_count,
+# readers get what was there when they started (nobody wrote those
+# pages, or, page 600 and the first 3584 bytes of 700, the read was
+# issued before the discard; the last 512 bytes of 700 are a second
+# piece of that bio, looked up before or after the discard: not
+# checked); the device equals the expected image; exactly the pages that
+# were resident huge pages when the writeback reached them, and were not
+# rewritten or discarded while in flight, are written back (bd_count,
 # huge_pages); discarding everything brings bd_count to 0.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/rb.sh"
