@@ -24,16 +24,18 @@
 //!    built or torn down under it, outside `init`.
 //! 3. The disk's `open_mutex` (kernel): protects `Device::claim`.
 //! 4. `Device::init` (a rw-semaphore, zram's `init_lock`): the device
-//!    configuration and its [`Store`].  Shared for I/O, stats and
-//!    writeback; exclusive only to publish or take out a value, never
-//!    across an allocation or a teardown, and only on a device without
-//!    I/O (uninitialised, or claimed by reset): a writer queued behind a
-//!    long writeback would otherwise hold up all I/O behind it.  Unlike zram, the I/O path takes
-//!    it, so whatever the exclusive holder waited on could not depend on
-//!    reclaim (which may swap out to this device): e.g. zsmalloc creates
-//!    its caches under `slab_mutex`, which other tasks hold while
-//!    reclaiming.  Its holders also allocate with `GFP_NOIO` semantics
-//!    (the guards keep a `memalloc_noio` scope).
+//!    configuration (disksize, algorithm, backing device).  Sysfs and
+//!    configuration only; never taken by the I/O path.  Exclusive only to
+//!    publish or take out a value, never across an allocation or a
+//!    teardown.
+//!
+//! `Device::io` is not a lock but a gate: the [`Store`] behind a
+//! `percpu_ref` (see `glue::ioref`).  The I/O path, `slot_free_notify`,
+//! writeback and the attributes that read the store take a per-CPU
+//! reference, which never waits.  disksize and reset replace the store
+//! under `cfg_lock`, after killing the reference and waiting for every
+//! holder to leave (a running writeback included).  Holders allocate
+//! with `GFP_NOIO` semantics (the guard keeps a `memalloc_noio` scope).
 //! 5. One slot lock (see `slots`), never two at once, never across a sleep.
 
 use core::fmt::Write;
@@ -54,6 +56,7 @@ mod slots;
 use glue::bio::{Bio, Op, Segment};
 use glue::comp::{self, Compressor};
 use glue::disk::{Disk, DiskConfig, DiskOps, DiskRef, DiskVtable, Major, SECTOR_SHIFT};
+use glue::ioref::IoCell;
 use glue::page::{PageMut, PagePool};
 use glue::rwsem::RwSem;
 use glue::sysfs::{disk_attrs, SysfsBuf};
@@ -167,8 +170,6 @@ impl Drop for Store {
 pub(crate) struct Config {
     disksize: u64,
     comp_alg: &'static CStr,
-    /// `Some` once initialised (disksize set).
-    pub(crate) store: Option<Store>,
     /// Set by `backing_dev` before initialisation.
     pub(crate) backing: Option<rzram_wb::BackingCfg>,
 }
@@ -177,6 +178,11 @@ pub(crate) struct Config {
 pub(crate) struct Device {
     /// zram's `init_lock`; see the lock order at the top of this file.
     pub(crate) init: RwSem<Config>,
+    /// The store, `Some` once initialised (disksize set).  The I/O path
+    /// reaches it through a per-CPU reference, without a shared lock;
+    /// disksize and reset replace it (under `cfg_lock`) once every reader
+    /// has left.
+    pub(crate) io: Pin<KBox<IoCell<Store>>>,
     /// Serialises configuration changes; taken before `init`.
     pub(crate) cfg_lock: Pin<KBox<Mutex<()>>>,
     /// Set while a reset or removal runs: opens fail with `EBUSY`.
@@ -217,6 +223,16 @@ fn fill_same(dst: &mut [u8], v: u64) {
     }
 }
 
+/// Part of one page of the device: `len` bytes at byte `off` of page
+/// `index`, which go to byte `at` of a bio segment.
+#[derive(Clone, Copy)]
+struct Part {
+    index: usize,
+    off: usize,
+    at: usize,
+    len: usize,
+}
+
 /// The page of the device that holds `sector`, and the byte offset in it.
 fn page_of(sector: u64) -> (usize, usize) {
     let index = (sector >> SECTORS_PER_PAGE_SHIFT) as usize;
@@ -234,9 +250,9 @@ impl Device {
             init: RwSem::new(Config {
                 disksize: 0,
                 comp_alg: DEFAULT_ALGORITHM,
-                store: None,
                 backing: None,
             })?,
+            io: IoCell::new()?,
             cfg_lock: KBox::pin_init(new_mutex!((), "rzram:cfg_lock"), GFP_KERNEL)?,
             claim: AtomicBool::new(false),
             limit_pages: AtomicU64::new(0),
@@ -412,27 +428,45 @@ impl Device {
         self.read_slot(store, slot, &mut dst)
     }
 
-    /// Reads `len` bytes at byte `off` of page `index` into bytes
-    /// `at..at + len` of `seg`, through a bounce page.
-    fn read_part(
+    /// Reads part `p` of a page into its segment `seg`: a written-back
+    /// page as a child bio of the bio being served, if `chain` is given and
+    /// a bounce page is at hand; anything else synchronously.
+    fn read_part_chained(
         &self,
         store: &Store,
-        index: usize,
-        off: usize,
+        p: Part,
         seg: &mut Segment<'_>,
-        at: usize,
-        len: usize,
+        chain: Option<&mut rzram_wb::Chain<'_>>,
     ) -> Result {
+        if let Some(chain) = chain {
+            let slot = store.slots.lock(p.index)?;
+            let wb_block = match slot.data_ref() {
+                &Content::Wb(block) => Some(block),
+                _ => None,
+            };
+            if let Some(block) = wb_block {
+                let range = (p.at, p.len, p.off);
+                if rzram_wb::chain_read_part(self, store, chain, seg, range, block, slot)? {
+                    return Ok(());
+                }
+            }
+        }
+        self.read_part(store, p, seg)
+    }
+
+    /// Reads part `p` of a page into its segment `seg` through a bounce
+    /// page, and waits.
+    fn read_part(&self, store: &Store, p: Part, seg: &mut Segment<'_>) -> Result {
         let mut bounce = store.bounce.get()?;
         let mut page = bounce.page_mut();
-        self.read_page(store, index, &mut page)?;
+        self.read_page(store, p.index, &mut page)?;
         page.with_mut(|src| {
-            let src = src.get(off..).and_then(|p| p.get(..len)).ok_or(EIO)?;
+            let src = src.get(p.off..).and_then(|s| s.get(..p.len)).ok_or(EIO)?;
             let mut map = seg.map();
             let dst = map
                 .as_mut_slice()
-                .get_mut(at..)
-                .and_then(|d| d.get_mut(..len));
+                .get_mut(p.at..)
+                .and_then(|d| d.get_mut(..p.len));
             dst.ok_or(EIO)?.copy_from_slice(src);
             Ok(())
         })
@@ -485,7 +519,13 @@ impl Device {
                 let r = if n == PAGE_SIZE {
                     self.read_whole(store, index, seg, chain.as_mut())
                 } else {
-                    self.read_part(store, index, off, seg, done, n)
+                    let p = Part {
+                        index,
+                        off,
+                        at: done,
+                        len: n,
+                    };
+                    self.read_part_chained(store, p, seg, chain.as_mut())
                 };
                 r.map_err(|e| self.failed(false, e))?;
                 self.mark_accessed(store, index);
@@ -549,12 +589,14 @@ impl Device {
     fn reset(&self, disk: &DiskRef<'_>) {
         disk.set_capacity_and_notify(0);
         disk.clear_io_stats();
-        let (store, backing) = {
+        // Waits until no I/O, writeback or attribute uses the store.
+        let store = self.io.replace(None);
+        let backing = {
             let mut cfg = self.init.write();
             self.limit_pages.store(0, Relaxed);
             cfg.disksize = 0;
             cfg.comp_alg = DEFAULT_ALGORITHM;
-            (cfg.store.take(), rzram_wb::reset(&mut cfg))
+            rzram_wb::reset(&mut cfg)
         };
         // Dropping the store frees every page and the backing bitmap; the
         // backing device is released last.  Both outside `init`.
@@ -588,23 +630,21 @@ impl DiskOps for Device {
             bio.end(Ok(()));
             return;
         }
-        let cfg = self.init.read();
-        let Some(store) = cfg.store.as_ref() else {
-            drop(cfg);
+        let Some(store) = self.io.get() else {
             bio.end(Err(EIO));
             return;
         };
         let r = match op {
-            Op::Read => self.read_bio(store, &mut bio),
-            Op::Write => self.write_bio(store, &mut bio),
+            Op::Read => self.read_bio(&store, &mut bio),
+            Op::Write => self.write_bio(&store, &mut bio),
             Op::Discard | Op::WriteZeroes => {
-                self.discard(store, &bio);
+                self.discard(&store, &bio);
                 Ok(())
             }
             Op::Flush => Ok(()),
             Op::Other => Err(EIO),
         };
-        drop(cfg);
+        drop(store);
         bio.end(r);
     }
 
@@ -619,15 +659,12 @@ impl DiskOps for Device {
     fn swap_slot_free_notify(&self, index: u64) {
         // Runs under the swap device's spinlock: nothing here may sleep.
         inc(&self.stats.notify_free);
-        let Some(cfg) = self.init.try_read() else {
-            inc(&self.stats.miss_free);
-            return;
-        };
-        let Some(store) = cfg.store.as_ref() else {
+        // Never sleeps: the store's reference is per CPU.
+        let Some(store) = self.io.get() else {
             return;
         };
         match store.slots.try_lock(index as usize) {
-            Some(mut slot) => self.free_slot(store, &mut slot),
+            Some(mut slot) => self.free_slot(&store, &mut slot),
             None => inc(&self.stats.miss_free),
         };
     }
@@ -654,11 +691,11 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
     }
     let _cfg_lock = dev.cfg_lock.lock();
     let (comp_alg, backing) = {
-        let cfg = dev.init.read();
-        if cfg.store.is_some() {
+        if dev.io.is_some() {
             pr_info!("Cannot change disksize for initialized device\n");
             return Err(EBUSY);
         }
+        let cfg = dev.init.read();
         (cfg.comp_alg, rzram_wb::backing_of(&cfg))
     };
     // Build the store outside `init` (see the lock order); `cfg_lock`
@@ -673,24 +710,23 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
     let huge_class_size = pool.huge_class_size();
     let wb = backing.map(rzram_wb::WbStore::new).transpose()?;
     let bounce = PagePool::new(BOUNCE_RESERVE)?;
-    {
-        let mut cfg = dev.init.write();
-        cfg.store = Some(Store {
-            pool,
-            comp,
-            slots,
-            huge_class_size,
-            wb,
-            bounce,
-        });
-        cfg.disksize = size;
-    }
+    dev.init.write().disksize = size;
+    let old = dev.io.replace(Some(Store {
+        pool,
+        comp,
+        slots,
+        huge_class_size,
+        wb,
+        bounce,
+    }));
+    // `cfg_lock` kept the device uninitialised since the check above.
+    drop(old);
     disk.set_capacity_and_notify(size >> SECTOR_SHIFT);
     Ok(())
 }
 
 fn initstate_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
-    let init = dev.init.read().store.is_some();
+    let init = dev.io.is_some();
     emit(buf, format_args!("{}\n", init as u32))
 }
 
@@ -708,8 +744,7 @@ fn reset_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
 }
 
 fn compact_store(dev: &Device, _: &DiskRef<'_>, _s: &str) -> Result {
-    let cfg = dev.init.read();
-    let store = cfg.store.as_ref().ok_or(EINVAL)?;
+    let store = dev.io.get().ok_or(EINVAL)?;
     store.pool.compact();
     Ok(())
 }
@@ -728,8 +763,7 @@ fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     if parse::kstrtoull(s, 10).map_err(|_| EINVAL)? != 0 {
         return Err(EINVAL);
     }
-    let cfg = dev.init.read();
-    if let Some(store) = cfg.store.as_ref() {
+    if let Some(store) = dev.io.get() {
         dev.stats
             .max_used_pages
             .store(store.pool.total_pages() as u64, Relaxed);
@@ -745,8 +779,7 @@ fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
         let age = parse::kstrtoull(s, 0).map_err(|_| EINVAL)?;
         Some(glue::boottime_secs().saturating_sub(age.min(i64::MAX as u64) as i64))
     };
-    let cfg = dev.init.read();
-    let store = cfg.store.as_ref().ok_or(EINVAL)?;
+    let store = dev.io.get().ok_or(EINVAL)?;
     for index in 0..store.slots.len() {
         let mut slot = store.slots.lock(index)?;
         // As zram: written-back, in-flight and same-filled slots are never
@@ -794,7 +827,7 @@ fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     // writeback would hold up every I/O until it finished.  An
     // uninitialised device has no writeback and no I/O, and `cfg_lock`
     // keeps it uninitialised until the write below.
-    if dev.init.read().store.is_some() {
+    if dev.io.is_some() {
         pr_info!("Can't change algorithm for initialized device\n");
         return Err(EBUSY);
     }
@@ -817,8 +850,7 @@ fn io_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowRe
 }
 
 fn mm_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
-    let cfg = dev.init.read();
-    let (mem_used, compacted) = cfg.store.as_ref().map_or((0, 0), |st| {
+    let (mem_used, compacted) = dev.io.get().map_or((0, 0), |st| {
         (
             st.pool.total_pages() as u64,
             st.pool.pages_compacted() as u64,

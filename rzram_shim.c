@@ -35,6 +35,13 @@ MODULE_PARM_DESC(rb_chain, "Read written-back pages as child bios of the request
 bool rzram_rb_chain(void);
 bool rzram_rb_chain(void) { return READ_ONCE(rb_chain); }
 
+static unsigned int wb_bio_pages;
+module_param(wb_bio_pages, uint, 0644);
+MODULE_PARM_DESC(wb_bio_pages, "Most pages per writeback bio (default 0: the backing queue's limits; 1: one bio per page)");
+
+unsigned int rzram_wb_bio_pages(void);
+unsigned int rzram_wb_bio_pages(void) { return READ_ONCE(wb_bio_pages); }
+
 bool rzram_wb_plug(void);
 bool rzram_wb_plug(void) { return READ_ONCE(wb_plug); }
 
@@ -203,3 +210,11 @@ unsigned int rzram_bdev_max_segments(struct block_device *bdev) { return queue_m
 
 unsigned int rzram_bdev_max_sectors(struct block_device *bdev);
 unsigned int rzram_bdev_max_sectors(struct block_device *bdev) { return queue_max_sectors(bdev_get_queue(bdev)); }
+
+#include <linux/percpu-refcount.h>
+
+bool rzram_percpu_ref_tryget_live(struct percpu_ref *ref);
+bool rzram_percpu_ref_tryget_live(struct percpu_ref *ref) { return percpu_ref_tryget_live(ref); }
+
+void rzram_percpu_ref_put(struct percpu_ref *ref);
+void rzram_percpu_ref_put(struct percpu_ref *ref) { percpu_ref_put(ref); }

@@ -33,7 +33,7 @@
 //! - `read`: reading written-back pages, chained or synchronous;
 //! - `attrs`: the sysfs attributes.
 
-use crate::glue::bdev::BackingDev;
+use crate::glue::bdev::{BackingDev, WriteBios};
 use crate::glue::readback::{ReadSet, ReclaimWq};
 use crate::{Config, Store};
 use core::sync::atomic::Ordering::Relaxed;
@@ -52,7 +52,7 @@ mod select;
 
 pub(crate) use attrs::*;
 use blockmap::BlockMap;
-pub(crate) use read::{chain, chain_read, read_block, Chain};
+pub(crate) use read::{chain, chain_read, chain_read_part, read_block, Chain};
 
 /// Default `writeback_batch_size`, as upstream.
 pub(crate) const DEFAULT_BATCH_SIZE: u32 = 32;
@@ -75,6 +75,8 @@ pub(crate) struct WbStore {
     reads: ReadSet<BlockMap>,
     /// Reads the I/O path waits for (partial pages, read-modify-write).
     wq: ReclaimWq,
+    /// Writeback's bios.
+    write_bios: WriteBios,
 }
 
 impl WbStore {
@@ -84,7 +86,13 @@ impl WbStore {
         let blocks = BlockMap::new(dev.nr_pages())?;
         let reads = ReadSet::new(dev.clone(), blocks)?;
         let wq = ReclaimWq::new()?;
-        Ok(Self { dev, reads, wq })
+        let write_bios = WriteBios::new()?;
+        Ok(Self {
+            dev,
+            reads,
+            wq,
+            write_bios,
+        })
     }
 
     fn blocks(&self) -> &BlockMap {

@@ -262,13 +262,13 @@ struct BatchShared {
 ///   flight, and by the task only while it holds `id`.
 /// - `shared` is boxed (a fixed address that bios point to), and `Drop`
 ///   waits until nothing is in flight, so it outlives every bio.
-pub(crate) struct Batch {
+pub(crate) struct Batch<'a> {
     pages: KVec<OwnedPage>,
     shared: KBox<BatchShared>,
     idle: KVec<usize>,
     idle_len: usize,
     submitted: usize,
-    bios: BioSet,
+    bios: &'a WriteBios,
     bdev: Arc<BdevInner>,
     /// Pages per bio, from the backing queue's limits.
     max_run: usize,
@@ -276,17 +276,28 @@ pub(crate) struct Batch {
 
 // SAFETY: The raw pointers inside point into the batch's own boxes; the
 // batch may move between threads with everything it owns.
-unsafe impl Send for Batch {}
+unsafe impl Send for Batch<'_> {}
 // SAFETY: `end_io` shares `BatchShared` between CPUs; it holds only
 // atomics and a lock.
 unsafe impl Sync for BatchShared {}
 // SAFETY: As above; it is moved only inside its box.
 unsafe impl Send for BatchShared {}
 
-impl Batch {
+/// The bio_set of a backing device's writeback bios, made once per device
+/// (a bio_set creates a slab cache, too costly for every writeback).
+pub(crate) struct WriteBios(BioSet);
+
+impl WriteBios {
+    /// A bio_set with the front pad that [`Batch`] needs.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self(BioSet::new(FRONT_PAD as u32, false)?))
+    }
+}
+
+impl<'a> Batch<'a> {
     /// Allocates up to `n` requests; fewer if memory is short, failing with
     /// `ENOMEM` only if none could be allocated.
-    pub(crate) fn new(bdev: &BackingDev, n: usize) -> Result<Self> {
+    pub(crate) fn new(bdev: &BackingDev, bios: &'a WriteBios, n: usize) -> Result<Self> {
         let mut pages = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
             let Ok(page) = OwnedPage::alloc() else { break };
@@ -330,7 +341,7 @@ impl Batch {
             idle,
             idle_len: len,
             submitted: 0,
-            bios: BioSet::new(FRONT_PAD as u32, false)?,
+            bios,
             max_run: bdev.max_pages_per_bio(),
             bdev: bdev.inner.clone(),
         })
@@ -405,7 +416,7 @@ impl Batch {
                 n as u16,
                 ffi::rzram_opf_write(),
                 ffi::rzram_gfp_noio(),
-                self.bios.raw(),
+                self.bios.0.raw(),
             )
         });
         let (mut head, mut prev, mut count) = (NONE, NONE, 0);
@@ -485,7 +496,7 @@ impl Batch {
                 1,
                 ffi::rzram_opf_write(),
                 ffi::rzram_gfp_noio(),
-                self.bios.raw(),
+                self.bios.0.raw(),
             )
         });
         self.link(id, NONE, if bio.is_some() { 0 } else { ENOMEM.to_errno() });
@@ -555,7 +566,7 @@ impl Batch {
     }
 }
 
-impl Drop for Batch {
+impl Drop for Batch<'_> {
     fn drop(&mut self) {
         // The requests and the queue must outlive every bio in flight.
         let mut st = self.shared.queue.state.lock();

@@ -155,6 +155,11 @@ impl Segment<'_> {
         self.parent
     }
 
+    /// The segment's page and the offset of its range in the page.
+    pub(super) fn page_and_offset(&self) -> (*mut bindings::page, u32) {
+        (self.bv.bv_page, self.bv.bv_offset)
+    }
+
     /// The segment's page, if the segment is that whole page.
     pub(crate) fn whole_page(&mut self) -> Option<super::page::PageMut<'_>> {
         if self.bv.bv_len as usize != kernel::page::PAGE_SIZE || self.bv.bv_offset != 0 {

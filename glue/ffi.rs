@@ -13,6 +13,7 @@ extern "C" {
     pub(crate) fn rzram_num_devices() -> u32;
     pub(crate) fn rzram_wb_plug() -> bool;
     pub(crate) fn rzram_rb_chain() -> bool;
+    pub(crate) fn rzram_wb_bio_pages() -> u32;
     pub(crate) fn rzram_wb_contig() -> bool;
     pub(crate) fn rzram_dev_to_disk(dev: *mut bindings::device) -> *mut bindings::gendisk;
     pub(crate) fn rzram_disk_openers(disk: *mut bindings::gendisk) -> u32;
@@ -215,6 +216,8 @@ extern "C" {
 #[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn rzram_bio_inc_remaining(bio: *mut bindings::bio);
+    pub(crate) fn rzram_percpu_ref_tryget_live(r: *mut bindings::percpu_ref) -> bool;
+    pub(crate) fn rzram_percpu_ref_put(r: *mut bindings::percpu_ref);
     pub(crate) fn rzram_bdev_max_segments(bdev: *mut bindings::block_device) -> u32;
     pub(crate) fn rzram_bdev_max_sectors(bdev: *mut bindings::block_device) -> u32;
     pub(crate) fn rzram_alloc_reclaim_wq(name: *const u8) -> *mut bindings::workqueue_struct;

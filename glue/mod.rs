@@ -76,6 +76,13 @@ pub(crate) fn param_rb_chain() -> bool {
     unsafe { ffi::rzram_rb_chain() }
 }
 
+/// The `wb_bio_pages` module parameter (writable at run time): the most
+/// pages per writeback bio, 0 for the backing queue's limits.
+pub(crate) fn param_wb_bio_pages() -> usize {
+    // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
+    unsafe { ffi::rzram_wb_bio_pages() as usize }
+}
+
 /// The `wb_contig` module parameter (writable at run time).
 pub(crate) fn param_wb_contig() -> bool {
     // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
@@ -89,6 +96,7 @@ pub(crate) fn param_num_devices() -> u32 {
 }
 pub(crate) mod bdev;
 pub(crate) mod class;
+pub(crate) mod ioref;
 pub(crate) mod irqlock;
 pub(crate) mod readback;
 

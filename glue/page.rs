@@ -139,6 +139,32 @@ impl PagePool {
         NonNull::new(pool).map(|pool| Self { pool }).ok_or(ENOMEM)
     }
 
+    /// Takes a page if one is at hand without sleeping (`GFP_NOWAIT`): from
+    /// the page allocator or the reserve.
+    pub(crate) fn try_get(&self) -> Option<PoolPage<'_>> {
+        // SAFETY: `pool` is live (type invariant); GFP_NOWAIT never sleeps.
+        let p = unsafe {
+            bindings::mempool_alloc_noprof(
+                self.pool.as_ptr(),
+                bindings::GFP_NOWAIT | bindings::__GFP_NOWARN,
+            )
+        };
+        let page = NonNull::new(p.cast::<bindings::page>())?;
+        // INVARIANT: an element of this pool, owned until dropped.
+        Some(PoolPage { pool: self, page })
+    }
+
+    /// Gives back a page taken with [`PoolPage::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `page` must come from `into_raw` of a page of this pool, and be given
+    /// back once.  Callable in any context.
+    pub(crate) unsafe fn put_raw(&self, page: NonNull<bindings::page>) {
+        // SAFETY: An element of this pool (the caller's contract).
+        unsafe { bindings::mempool_free(page.as_ptr().cast(), self.pool.as_ptr()) };
+    }
+
     /// Takes a page, waiting for one (`GFP_NOIO`) if the page allocator
     /// and the reserve are both empty: a sleeping `mempool_alloc` does not
     /// fail.  `ENOMEM` is kept only because the C signature allows null.
@@ -172,6 +198,14 @@ pub(crate) struct PoolPage<'a> {
 }
 
 impl PoolPage<'_> {
+    /// Hands the page over to the caller, who gives it back with
+    /// [`PagePool::put_raw`].
+    pub(crate) fn into_raw(self) -> NonNull<bindings::page> {
+        let page = self.page;
+        core::mem::forget(self);
+        page
+    }
+
     /// The page, writable for as long as it is borrowed.
     pub(crate) fn page_mut(&mut self) -> PageMut<'_> {
         // SAFETY: We own the page (type invariant) and lend it out for the

@@ -21,7 +21,12 @@
 //! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
 
 use super::{
-    bdev::BackingDev, bio::Segment, bioset::BioSet, ffi, irqlock::IrqSpinLock, page::PageMut,
+    bdev::BackingDev,
+    bio::Segment,
+    bioset::BioSet,
+    ffi,
+    irqlock::IrqSpinLock,
+    page::{PageMut, PagePool},
 };
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU8, Ordering};
@@ -33,6 +38,8 @@ use kernel::{
 const SECTORS_PER_PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32 - 9;
 /// `BIO_MAX_VECS`.
 const BIO_MAX_VECS: usize = 256;
+/// Bounce pages a read set keeps in reserve for partial-page reads.
+const BOUNCE_RESERVE: i32 = 4;
 
 /// What a [`ReadSet`] tells when a child bio completes.
 pub(crate) trait ReadDone: Sync {
@@ -49,6 +56,14 @@ struct ChildCtx {
     parent: *mut bindings::bio,
     first: u64,
     n: u32,
+    /// For a partial-page read: `len` bytes at `src_off` of the bounce page
+    /// go to `dst_off` of `dst` on completion; the bounce page then goes
+    /// back to the set's pool.
+    bounce: *mut bindings::page,
+    dst: *mut bindings::page,
+    dst_off: u32,
+    src_off: u32,
+    len: u32,
 }
 
 /// The front pad (a multiple of 8, so the bio after it stays aligned).
@@ -63,6 +78,8 @@ struct Inner<T> {
     #[pin]
     idle: CondVar,
     bios: BioSet,
+    /// Bounce pages of partial-page reads in flight.
+    bounce: PagePool,
     bdev: BackingDev,
     target: T,
 }
@@ -84,6 +101,7 @@ impl<T: ReadDone> ReadSet<T> {
     /// Chained reads of `bdev`, reporting to `target`.
     pub(crate) fn new(bdev: BackingDev, target: T) -> Result<Self> {
         let bios = BioSet::new(FRONT_PAD as u32, true)?;
+        let bounce = PagePool::new(BOUNCE_RESERVE)?;
         let inner = KBox::pin_init(
             pin_init!(Inner {
                 inflight <- kernel::sync::lock::Lock::new(
@@ -93,6 +111,7 @@ impl<T: ReadDone> ReadSet<T> {
                 ),
                 idle <- new_condvar!("rzram:rd_idle"),
                 bios,
+                bounce,
                 bdev,
                 target,
             }),
@@ -118,6 +137,7 @@ impl<T: ReadDone> ReadSet<T> {
             set: self,
             child: None,
             left: max_pages,
+            bounced: false,
         }
     }
 }
@@ -147,6 +167,8 @@ pub(crate) struct ReadChain<'a, T: ReadDone> {
     child: Option<Child>,
     /// Pages the parent may still add (sizes the next child).
     left: usize,
+    /// A bounce page was taken for this chain (see [`ReadChain::add_partial`]).
+    bounced: bool,
 }
 
 impl<T: ReadDone> ReadChain<'_, T> {
@@ -165,7 +187,7 @@ impl<T: ReadDone> ReadChain<'_, T> {
         });
         if !fits {
             self.submit();
-            self.child = Some(self.new_child(parent, block)?);
+            self.child = Some(self.new_child(parent, block, self.left)?);
         }
         let c = self.child.as_mut().ok_or(EIO)?;
         // SAFETY: `c.bio` is ours and has room (`n < cap` vecs); the page
@@ -177,9 +199,16 @@ impl<T: ReadDone> ReadChain<'_, T> {
         Ok(())
     }
 
-    fn new_child(&mut self, parent: NonNull<bindings::bio>, first: u64) -> Result<Child> {
+    /// A new child of `parent`, reading from block `first`, with room for
+    /// `cap` pages (at most `BIO_MAX_VECS`).
+    fn new_child(
+        &mut self,
+        parent: NonNull<bindings::bio>,
+        first: u64,
+        cap: usize,
+    ) -> Result<Child> {
         let inner = &*self.set.inner;
-        let cap = self.left.clamp(1, BIO_MAX_VECS);
+        let cap = cap.clamp(1, BIO_MAX_VECS);
         // SAFETY: `parent` is live (it has a segment borrowed); the bdev is
         // open; the bio_set is initialised.  With GFP_NOIO the allocation
         // waits on the mempool rather than fail, and the rescuer submits
@@ -205,6 +234,11 @@ impl<T: ReadDone> ReadChain<'_, T> {
                 parent: parent.as_ptr(),
                 first,
                 n: 0,
+                bounce: core::ptr::null_mut(),
+                dst: core::ptr::null_mut(),
+                dst_off: 0,
+                src_off: 0,
+                len: 0,
             });
             (*bio.as_ptr()).bi_iter.bi_sector = first << SECTORS_PER_PAGE_SHIFT;
             (*bio.as_ptr()).bi_end_io = Some(child_end_io::<T>);
@@ -217,6 +251,69 @@ impl<T: ReadDone> ReadChain<'_, T> {
             n: 0,
             cap: cap as u32,
         })
+    }
+
+    /// Reads backing block `block` into a bounce page, and on completion
+    /// copies `len` bytes at `src_off` of it to bytes `at..at + len` of the
+    /// segment `seg` of the bio being served.  `Ok(false)` if no bounce
+    /// page is at hand without a wait that could deadlock: the caller then
+    /// reads synchronously.  The caller keeps `block` allocated until
+    /// `read_done`.
+    ///
+    /// Only the first bounce page of a chain may wait: pages taken later
+    /// by this chain sit in children that are dispatched only when
+    /// `submit_bio` returns, so waiting for them would never end.
+    pub(crate) fn add_partial(
+        &mut self,
+        seg: &mut Segment<'_>,
+        at: usize,
+        len: usize,
+        src_off: usize,
+        block: u64,
+    ) -> Result<bool> {
+        let inner = &*self.set.inner;
+        let (dst, bv_off) = seg.page_and_offset();
+        let dst_off = (bv_off as usize).checked_add(at).ok_or(EINVAL)?;
+        let fits = |o: usize| o.checked_add(len).is_some_and(|e| e <= PAGE_SIZE);
+        if dst.is_null() || !fits(dst_off) || !fits(src_off) || block >= inner.bdev.nr_pages() {
+            return Err(EINVAL);
+        }
+        let page = if self.bounced {
+            match inner.bounce.try_get() {
+                Some(p) => p,
+                None => return Ok(false),
+            }
+        } else {
+            inner.bounce.get()?
+        };
+        self.bounced = true;
+        let bounce = page.into_raw();
+        // The partial read is a child of its own.
+        self.submit();
+        let c = match self.new_child(seg.parent(), block, 1) {
+            Ok(c) => c,
+            Err(e) => {
+                // SAFETY: Taken from this pool above, and not used.
+                unsafe { inner.bounce.put_raw(bounce) };
+                return Err(e);
+            }
+        };
+        // SAFETY: `c.bio` is ours with room for a vec, and its context
+        // was written by `new_child`; the bounce page is ours until
+        // `child_end_io` gives it back; `dst` is the parent's page, live
+        // until the child ends the parent.
+        unsafe {
+            bindings::__bio_add_page(c.bio.as_ptr(), bounce.as_ptr(), PAGE_SIZE as u32, 0);
+            let ctx = &mut *ctx_of(c.bio.as_ptr());
+            ctx.bounce = bounce.as_ptr();
+            ctx.dst = dst;
+            ctx.dst_off = dst_off as u32;
+            ctx.src_off = src_off as u32;
+            ctx.len = len as u32;
+        }
+        self.child = Some(Child { n: 1, cap: 1, ..c });
+        self.submit();
+        Ok(true)
     }
 
     /// Submits the child being filled, if any.
@@ -264,6 +361,26 @@ unsafe extern "C" fn child_end_io<T: ReadDone>(bio: *mut bindings::bio) {
     // SAFETY: `bio` is completing; its status is final.
     let status = unsafe { ffi::rzram_bio_status(bio) };
     inner.target.read_done(ctx.first, ctx.n);
+    if let Some(bounce) = NonNull::new(ctx.bounce) {
+        if status == 0 {
+            // SAFETY: `add_partial` checked that both ranges lie inside
+            // their pages; the destination is the parent's, which is
+            // still waiting for us; local mappings nest.
+            unsafe {
+                let d = ffi::rzram_kmap_local_page(ctx.dst);
+                let s = ffi::rzram_kmap_local_page(bounce.as_ptr());
+                core::ptr::copy_nonoverlapping(
+                    s.cast::<u8>().add(ctx.src_off as usize),
+                    d.cast::<u8>().add(ctx.dst_off as usize),
+                    ctx.len as usize,
+                );
+                ffi::rzram_kunmap_local(s);
+                ffi::rzram_kunmap_local(d);
+            }
+        }
+        // SAFETY: Taken by `add_partial` from this pool, given back once.
+        unsafe { inner.bounce.put_raw(bounce) };
+    }
     // SAFETY: The child is ours again and freed once; its context was
     // copied out above.
     unsafe { bindings::bio_put(bio) };

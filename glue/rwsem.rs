@@ -66,22 +66,6 @@ impl<T> RwSem<T> {
         }
     }
 
-    /// Takes the semaphore shared if that needs no waiting; never sleeps,
-    /// so it may be called in atomic context.
-    pub(crate) fn try_read(&self) -> Option<ReadGuard<'_, T>> {
-        let noio = NoIoScope::new();
-        // SAFETY: `sem` is initialised (type invariant).
-        if unsafe { bindings::down_read_trylock(self.sem.get()) } == 0 {
-            return None;
-        }
-        // INVARIANT: held shared.
-        Some(ReadGuard {
-            lock: self,
-            _not_send: PhantomData,
-            _noio: noio,
-        })
-    }
-
     /// Takes the semaphore exclusively; may sleep.
     pub(crate) fn write(&self) -> WriteGuard<'_, T> {
         let noio = NoIoScope::new();

@@ -22,7 +22,7 @@ pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Resul
     // Opening and releasing block devices happens under `cfg_lock` only,
     // outside `init` (see the lock order in `rzram.rs`).
     let _cfg_lock = dev.cfg_lock.lock();
-    if dev.init.read().store.is_some() {
+    if dev.io.is_some() {
         pr_info!("Can't setup backing device for initialized device\n");
         return Err(EBUSY);
     }
@@ -53,11 +53,10 @@ pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Resul
 
 pub(crate) fn writeback_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     let _serial = dev.wb_lock.lock();
-    let cfg = dev.init.read();
-    let store = cfg.store.as_ref().ok_or(EINVAL)?;
+    let store = dev.io.get().ok_or(EINVAL)?;
     let wb = store.wb.as_ref().ok_or(ENODEV)?;
     let scans = parse_selection(s, store.slots.len())?;
-    writeback(dev, store, wb, &scans).map(|_| ())
+    writeback(dev, &store, wb, &scans).map(|_| ())
 }
 
 pub(crate) fn writeback_limit_show(
@@ -125,13 +124,12 @@ pub(crate) fn writeback_batch_size_store(dev: &Device, _: &DiskRef<'_>, s: &str)
 }
 
 pub(crate) fn bd_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
-    let cfg = dev.init.read();
     let s = &dev.stats;
-    let count = cfg
-        .store
-        .as_ref()
-        .and_then(|st| st.wb.as_ref())
-        .map_or(0, |wb| wb.blocks().used());
+    let count = dev
+        .io
+        .get()
+        .and_then(|st| st.wb.as_ref().map(|wb| wb.blocks().used()))
+        .unwrap_or(0);
     let four = |v: u64| v << (kernel::page::PAGE_SHIFT - 12);
     emit(
         buf,

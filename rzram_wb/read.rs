@@ -49,6 +49,31 @@ pub(crate) fn chain_read(
         .inspect_err(|_| wb.blocks().unpin(block))
 }
 
+/// Reads bytes `src_off..src_off + len` of backing block `block`, held by
+/// the locked `slot`, into bytes `at..at + len` of `seg`, through a bounce
+/// page copied at completion.  `Ok(false)` if that would have to wait for
+/// a bounce page: the caller then reads synchronously.
+pub(crate) fn chain_read_part(
+    dev: &Device,
+    store: &Store,
+    chain: &mut Chain<'_>,
+    seg: &mut Segment<'_>,
+    (at, len, src_off): (usize, usize, usize),
+    block: u64,
+    slot: Slot<'_>,
+) -> kernel::error::Result<bool> {
+    let wb = store.wb.as_ref().ok_or(kernel::error::code::EIO)?;
+    let pinned = wb.blocks().pin(block);
+    drop(slot);
+    pinned?;
+    let r = chain.add_partial(seg, at, len, src_off, block);
+    match r {
+        Ok(true) => inc(&dev.stats.bd_reads),
+        _ => wb.blocks().unpin(block),
+    }
+    r
+}
+
 /// Reads backing block `block`, held by the locked `slot`, into `dst`, and
 /// waits.  The slot is unlocked before the (sleeping) read.
 pub(crate) fn read_block(

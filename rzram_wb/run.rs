@@ -92,7 +92,7 @@ struct Run<'a> {
     dev: &'a Device,
     store: &'a Store,
     wb: &'a WbStore,
-    batch: Batch,
+    batch: Batch<'a>,
     meta: KVec<ReqMeta>,
     /// Filled requests not yet submitted.
     filled: Fifo,
@@ -100,6 +100,12 @@ struct Run<'a> {
     stop: Option<Error>,
     /// The selection has no more slots.
     exhausted: bool,
+    /// Most pages per bio: the backing queue's limits, or the
+    /// `wb_bio_pages` benchmark knob.
+    max_run: usize,
+    /// Requests filled before they are submitted: half the batch, so
+    /// that filling overlaps the write of the other half.
+    chunk: usize,
     /// Slots taken, when the scans overlap (else each slot comes once).
     seen: Option<KVVec<u64>>,
     /// The most recent bio error; writeback goes on after one.
@@ -230,10 +236,12 @@ impl Run<'_> {
 }
 
 impl Run<'_> {
-    /// Fills every idle request with the next selected slots, until the
-    /// selection is exhausted or the run must stop.
-    fn fill_all(&mut self, cursor: &mut Cursor<'_>) {
-        while self.stop.is_none() && !self.exhausted {
+    /// Fills idle requests with the next selected slots, until `chunk`
+    /// are filled, none is idle, the selection is exhausted or the run must
+    /// stop.  Submitting every `chunk` keeps a bio in flight while the next
+    /// one is filled.
+    fn fill_chunk(&mut self, cursor: &mut Cursor<'_>) {
+        while self.stop.is_none() && !self.exhausted && self.filled.len() < self.chunk {
             let Some(id) = self.batch.take_idle() else {
                 return;
             };
@@ -274,7 +282,7 @@ impl Run<'_> {
         // ascending blocks and read back sequentially.
         let _plugged = use_plug.then(|| plug.start());
         while !self.filled.is_empty() {
-            let want = self.filled.len().min(self.batch.max_run());
+            let want = self.filled.len().min(self.max_run);
             let Some(blocks) = self.wb.blocks().alloc_run(want, contig) else {
                 self.stop = Some(ENOSPC);
                 while let Some(id) = self.filled.pop() {
@@ -336,9 +344,14 @@ pub(super) fn writeback(
     scans: &[Scan],
 ) -> Result<usize> {
     let size = dev.wb.batch_size.load(Relaxed).max(1) as usize;
-    let batch = Batch::new(&wb.dev, size)?;
+    let batch = Batch::new(&wb.dev, &wb.write_bios, size)?;
     let meta = KVec::from_elem(ReqMeta::default(), batch.len(), GFP_KERNEL)?;
     let filled = Fifo::new(batch.len())?;
+    let max_run = match crate::glue::param_wb_bio_pages() {
+        0 => batch.max_run(),
+        n => n.min(batch.max_run()),
+    };
+    let chunk = (batch.len() / 2).min(max_run).max(1);
     let mut plug = Plug::new()?;
     let mut run = Run {
         dev,
@@ -350,6 +363,8 @@ pub(super) fn writeback(
         stop: None,
         exhausted: false,
         seen: super::select::overlap_map(scans)?,
+        max_run,
+        chunk,
         bio_err: None,
         written: 0,
     };
@@ -360,7 +375,7 @@ pub(super) fn writeback(
         next: 0,
     };
     loop {
-        run.fill_all(&mut cursor);
+        run.fill_chunk(&mut cursor);
         run.submit_filled(&mut plug, use_plug, contig);
         if run.batch.outstanding() == 0 {
             break;
