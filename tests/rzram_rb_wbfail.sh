@@ -5,9 +5,10 @@
 #
 # 16 random pages (huge), writeback_limit enabled (budget 1000), rzram
 # with batch size 4 (so a writeback takes several rounds of fill, submit
-# and reap).  The backing device is a slow null_blk (memory-backed, one
-# request at a time, each completing 10 ms after it started), so while
-# the task refills a request, the others of its batch are still in
+# and reap).  The backing device is a slow null_blk (memory-backed,
+# requests of at most 4 KiB, so a batch's pages cannot merge into one,
+# one request at a time, each completing 10 ms after it started), so
+# while the task refills a request, the others of its batch are still in
 # flight: an early exit there has in-flight requests to reap.  For N = 1, 2, ...: the Nth fault-injection point of the
 # task writing "huge" to `writeback` fails (/proc/self/task/TID/fail-nth,
 # through rbhelper wbsweep, which runs the whole sweep without forking; failslab and fail_page_alloc count sleeping
@@ -45,9 +46,9 @@ at_exit '[ ! -e /sys/module/rzram ] || { echo 1 >/sys/block/rzram0/reset; rmmod 
 modprobe zsmalloc 2>/dev/null
 [ -e /sys/module/zram ] && rmmod zram
 [ -e /sys/module/null_blk ] && rmmod null_blk
-check "slow backing device: null_blk, memory-backed, queue depth 1, 10 ms per request" \
+check "slow backing device: null_blk, memory-backed, 4 KiB requests, queue depth 1, 10 ms each" \
 	modprobe null_blk nr_devices=1 gb=1 bs=4096 memory_backed=1 irqmode=2 \
-	completion_nsec=10000000 submit_queues=1 hw_queue_depth=1 ||
+	completion_nsec=10000000 submit_queues=1 hw_queue_depth=1 max_sectors=8 ||
 	ktap_abort "no null_blk"
 check_blockdev "/dev/nullb0 is a block device" /dev/nullb0 || ktap_abort "no /dev/nullb0"
 head -c $((NP * P)) /dev/urandom >"$TMP/img"
