@@ -94,6 +94,13 @@ cp -a "$modroot"/. "$root/lib/modules/"
 
 # 5. tests and extra files
 cp -a "$top/tests" "$root/tests"
+# test helpers in C (the guest has no compiler): static binaries next to
+# their source, tests/helpers/NAME.c -> /tests/helpers/NAME
+for src in "$top"/tests/helpers/*.c; do
+	[ -e "$src" ] || continue
+	cc -O2 -Wall -static -o "$root/tests/helpers/$(basename "$src" .c)" "$src" ||
+		{ echo "mkinitramfs: cannot build $src" >&2; exit 1; }
+done
 for f in "$@"; do
 	[ -f "$f" ] || { echo "mkinitramfs: extra file $f not found" >&2; exit 1; }
 	cp -L "$f" "$root/lib/rzram/"

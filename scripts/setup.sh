@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(linux-source-6.12 rustc-web rust-web-src clang-19 lld-19 llvm-19
       libclang-19-dev flex bison bc libelf-dev libssl-dev cpio kmod
       qemu-system-x86 busybox-static fio e2fsprogs util-linux dmsetup rust-web-clippy
-      python3 make gcc git xz-utils zstd rsync)
+      python3 make gcc libc6-dev git xz-utils zstd rsync)
 BINDGEN_VERSION=0.71.1
 BINDGEN_ROOT=${RZRAM_CACHE:-/var/cache/rzram}/bindgen-$BINDGEN_VERSION
 

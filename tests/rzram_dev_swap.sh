@@ -106,8 +106,12 @@ check "more than $((OVER_MIB / 2)) MiB went to swap" test "${used:-0}" -gt $((OV
 read -ra M <$S/mm_stat
 check "$DRV holds more than $((OVER_MIB / 2)) MiB (orig_data_size)" test "${M[0]}" -gt $((OVER_MIB / 2 << 20))
 check "some swapped pages were stored raw (huge_pages > 0)" test "${M[7]}" -gt 0
-check "the swapped data compressed (compr_data_size < orig_data_size / 2)" \
-	test "${M[1]}" -lt $((M[0] / 2))
+# The pages stored raw (the random file, ~16 MiB) weigh the same in both
+# sizes; how much of the compressible file is swapped out besides depends
+# on timing, so the ratio is taken over the pages not stored raw.
+raw=$((M[7] * 4096))
+check "the compressible swapped data compressed (compr_data_size - huge < (orig_data_size - huge) / 2)" \
+	test $((M[1] - raw)) -lt $(((M[0] - raw) / 2))
 start=$(date +%s)
 check "fio verifies the random file under memory pressure" \
 	"${FIO_R[@]}" --verify_only --output="$TMP/fio.log"

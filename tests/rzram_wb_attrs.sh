@@ -12,7 +12,7 @@
 #   for a device of zero pages; "none" (rzram) drops the device.
 # - writeback_limit, writeback_limit_enable: kstrtoull base 10, else
 #   EINVAL; enable shows 0/1; no init check; both survive a reset.
-# - writeback_batch_size: 1..4096, default 32; 0, above 4096 (rzram's bound;
+# - writeback_batch_size: 1..4096, default 256 (upstream: 32); 0, above 4096 (rzram's bound;
 #   upstream has none) or bad input EINVAL.
 # - bd_stat: "%8llu %8llu %8llu\n", read-only.
 . "$(dirname "$0")/lib.sh"
@@ -47,7 +47,7 @@ done
 check_eq "backing_dev default: none" none "$(attr $S/backing_dev)"
 check_eq "writeback_limit default: 0" 0 "$(attr $S/writeback_limit)"
 check_eq "writeback_limit_enable default: 0" 0 "$(attr $S/writeback_limit_enable)"
-check_eq "writeback_batch_size default: 32" 32 "$(attr $S/writeback_batch_size)"
+check_eq "writeback_batch_size default: 256" 256 "$(attr $S/writeback_batch_size)"
 check_eq "bd_stat format before init" "$(printf '%8d %8d %8d' 0 0 0)" "$(attr $S/bd_stat)"
 check_wr "bd_stat is read-only" "Permission denied" 0 $S/bd_stat
 check_fails "writeback is write-only" cat $S/writeback
