@@ -217,7 +217,7 @@ def build(samples, meta):
         f"date {meta.get('date', '?')}; commit {meta.get('commit', '?')}.")
     out(f"- Host: {meta.get('host_cpu', '?')}, {meta.get('host_cpus', '?')} CPUs; load average "
         f"before {meta.get('load_before', '?')}, after {meta.get('load_after', '?')}; "
-        f"other QEMU processes (other sessions' test runs, each a timeout wrapper plus QEMU) "
+        f"other QEMU processes (other sessions' test runs) "
         f"{meta.get('other_qemu', '?')}.")
     out(f"- Guest: QEMU {meta.get('qemu', '?')} TCG (`-accel tcg,thread=multi -cpu max,la57=off "
         f"-smp 2 -m 3G`, q35), plain kernel {cfg.get('kernel', '?')}, {cfg.get('cpus', '?')} vCPUs, "
