@@ -19,6 +19,21 @@ from collections import defaultdict
 USER_HZ = 100
 
 
+def slim_fio(r):
+    """fio's JSON without what never carries data here (the trim and sync
+    sections, the direction without I/O, histogram buckets)."""
+    f = r.get("fio")
+    if not isinstance(f, dict):
+        return
+    for j in f.get("jobs", []):
+        for k in ("trim", "sync", "latency_ns", "latency_us", "latency_ms", "iodepth_submit",
+                  "iodepth_complete"):
+            j.pop(k, None)
+        for d in ("read", "write"):
+            if d in j and not j[d].get("total_ios"):
+                j.pop(d)
+
+
 def load_records(path):
     recs = []
     with open(path, errors="replace") as f:
@@ -27,7 +42,9 @@ def load_records(path):
             if i < 0:
                 continue
             try:
-                recs.append(json.loads(line[i + 6:].strip()))
+                r = json.loads(line[i + 6:].strip())
+                slim_fio(r)
+                recs.append(r)
             except json.JSONDecodeError as e:
                 print(f"report: unparsable BENCH line ({e}): {line[:200]}", file=sys.stderr)
                 recs.append({"case": "failure", "msg": "unparsable BENCH line"})
@@ -60,22 +77,22 @@ def fio_dir(r):
 
 def fio_iops(r):
     j = fio_job(r)
-    return j[fio_dir(r)]["iops"] if j else float("nan")
+    return j[fio_dir(r)]["iops"] if j and fio_dir(r) in j else float("nan")
 
 
 def fio_mbps(r):
     j = fio_job(r)
-    return j[fio_dir(r)]["bw_bytes"] / 1e6 if j else float("nan")
+    return j[fio_dir(r)]["bw_bytes"] / 1e6 if j and fio_dir(r) in j else float("nan")
 
 
 def fio_ios(r):
     j = fio_job(r)
-    return j[fio_dir(r)]["total_ios"] if j else 0
+    return j[fio_dir(r)]["total_ios"] if j and fio_dir(r) in j else 0
 
 
 def fio_pct(r, p="99.000000"):
     j = fio_job(r)
-    if not j:
+    if not j or fio_dir(r) not in j:
         return float("nan")
     # total latency (submission + completion): a bio-based driver that
     # completes inside submit_bio shows its time as submission latency
@@ -727,9 +744,11 @@ def main():
         print("report: no BENCH records", file=sys.stderr)
         return 1
     if a.json and not a.from_json:
+        # one sample a line: greppable, and diffs stay readable
         with open(a.json, "w") as f:
-            json.dump({"meta": meta, "samples": samples}, f, indent=0)
-            f.write("\n")
+            f.write('{"meta": ' + json.dumps(meta) + ',\n"samples": [\n')
+            f.write(",\n".join(json.dumps(r, separators=(",", ":")) for r in samples))
+            f.write("\n]}\n")
     R = build(samples, meta)
     redraw = (f"/usr/bin/python3 scripts/bench/report.py --from docs/{meta.get('json_name', 'bench-results.json')} "
               "--md docs/benchmarks.md --plots docs")
