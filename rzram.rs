@@ -287,7 +287,7 @@ impl Device {
 
     /// Reads page `index` into `dst`, as `zram_read_page`.
     fn read_page(&self, store: &Store, index: usize, dst: &mut PageMut<'_>) -> Result {
-        let slot = store.slots.lock(index)?;
+        let slot = self.lock_accessed(store, index)?;
         self.read_slot(store, slot, dst)
     }
 
@@ -340,6 +340,7 @@ impl Device {
         self.free_slot(store, &mut slot);
         slot.set_flags(flags);
         *slot.data() = content;
+        slots::accessed(&mut slot, now_secs());
         drop(slot);
         inc(&self.stats.pages_stored);
         Ok(())
@@ -420,7 +421,7 @@ impl Device {
         seg: &mut Segment<'_>,
         chain: Option<&mut rzram_wb::Chain<'_>>,
     ) -> Result {
-        let slot = store.slots.lock(index)?;
+        let slot = self.lock_accessed(store, index)?;
         if let (&Content::Wb(block), Some(chain)) = (slot.data_ref(), chain) {
             return rzram_wb::chain_read(self, store, chain, seg, block, slot);
         }
@@ -439,7 +440,7 @@ impl Device {
         chain: Option<&mut rzram_wb::Chain<'_>>,
     ) -> Result {
         if let Some(chain) = chain {
-            let slot = store.slots.lock(p.index)?;
+            let slot = self.lock_accessed(store, p.index)?;
             let wb_block = match slot.data_ref() {
                 &Content::Wb(block) => Some(block),
                 _ => None,
@@ -489,10 +490,12 @@ impl Device {
         })
     }
 
-    fn mark_accessed(&self, store: &Store, index: usize) {
-        if let Ok(mut slot) = store.slots.lock(index) {
-            slots::accessed(&mut slot, now_secs());
-        }
+    /// Locks slot `index` and records the access, as `zram_accessed`
+    /// does under the same lock.
+    fn lock_accessed<'a>(&self, store: &'a Store, index: usize) -> Result<Slot<'a>> {
+        let mut slot = store.slots.lock(index)?;
+        slots::accessed(&mut slot, now_secs());
+        Ok(slot)
     }
 
     /// Counts a failed request, as zram's `failed_reads`/`failed_writes`.
@@ -528,7 +531,6 @@ impl Device {
                     self.read_part_chained(store, p, seg, chain.as_mut())
                 };
                 r.map_err(|e| self.failed(false, e))?;
-                self.mark_accessed(store, index);
                 done += n;
                 // The block layer keeps the bio inside the disk's capacity:
                 // the sector does not wrap (it would in C, unsigned).
@@ -552,7 +554,6 @@ impl Device {
                 let src = map.as_slice().get(done..done + n).ok_or(EIO);
                 src.and_then(|src| self.write_part(store, index, off, src))
                     .map_err(|e| self.failed(true, e))?;
-                self.mark_accessed(store, index);
                 done += n;
                 sector = sector.wrapping_add((n >> SECTOR_SHIFT) as u64);
             }

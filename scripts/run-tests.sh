@@ -195,7 +195,7 @@ elif ! grep -q '^RZRAM-RUN-END' "$src"; then
 	guest_problem="guest stopped before finishing (qemu exit $qemu_rc; panic or crash?)"
 fi
 
-boot=$(sed -n 's/^RZRAM-RUN-BEGIN .*uptime=\([0-9.]*\).*/\1/p' "$src" | head -n1)
+boot=$(sed -n 's/^RZRAM-RUN-BEGIN .*uptime=\([0-9.]*\).*/\1/p' "$src" | sed -n 1p)
 echo "run-tests: guest ran ${elapsed}s, tests started ${boot:-?}s after boot"
 echo
 
@@ -294,26 +294,29 @@ klog_bad=$(printf '%s\n' "$klog" | awk -v re="$bad_re" -v ok="$ok_re" '
 leaks=$(sed -n '/^RZRAM-KMEMLEAK-BEGIN/,/^RZRAM-KMEMLEAK-END/p' "$src" | grep -v '^RZRAM-KMEMLEAK-' || true)
 # kmemleak turns itself off when it cannot allocate its metadata (memory
 # pressure); say so, and where, rather than claim a clean scan.
+# (awk reads all its input: exiting early would kill printf with SIGPIPE,
+# which pipefail and set -e turn into the runner's exit status.)
 kmemleak_off=$(printf '%s\n' "$klog" | awk '
 	/rzram-selftest: begin / { sub(/.*rzram-selftest: begin /, ""); where = $0; next }
-	/kmemleak: Kernel memory leak detector disabled/ { print (where == "" ? "boot" : where); exit }')
+	/kmemleak: Kernel memory leak detector disabled/ && off == "" { off = (where == "" ? "boot" : where) }
+	END { if (off != "") print off }')
 
 kernel_problem=no
 echo
 if [ -n "$klog_bad" ]; then
 	kernel_problem=yes
 	echo "not ok kernel-log: problems in the $klog_src:"
-	printf '%s\n' "$klog_bad" | head -n 60 | sed 's/^/    /'
+	printf '%s\n' "$klog_bad" | sed -n '1,60s/^/    /p'
 	n=$(printf '%s\n' "$klog_bad" | wc -l)
 	[ "$n" -le 60 ] || echo "    ... $((n - 60)) more lines"
-	first=$(printf '%s\n' "$klog" | grep -nE "$bad_re" | grep -vE "$ok_re" | head -n1 | cut -d: -f1)
+	first=$(printf '%s\n' "$klog" | grep -nE "$bad_re" | grep -vE "$ok_re" | sed -n '1s/:.*//p')
 	echo "  first report in context:"
 	printf '%s\n' "$klog" | sed -n "$((first > 5 ? first - 5 : 1)),$((first + 40))p" | sed 's/^/    /'
 fi
 if [ -n "$leaks" ]; then
 	kernel_problem=yes
 	echo "not ok kernel-log: kmemleak reports $(printf '%s\n' "$leaks" | grep -c '^unreferenced object') suspected leaks:"
-	printf '%s\n' "$leaks" | head -n 60 | sed 's/^/    /'
+	printf '%s\n' "$leaks" | sed -n '1,60s/^/    /p'
 fi
 if [ -n "$kmemleak_off" ]; then
 	kmemleak="no kmemleak reports (kmemleak turned itself off during $kmemleak_off; scans before it were clean)"
