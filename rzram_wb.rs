@@ -55,8 +55,9 @@ use blockmap::BlockMap;
 pub(crate) use read::{chain, chain_read, chain_read_part, read_block, Chain};
 
 /// Default `writeback_batch_size`.  Upstream's is 32; `make bench`
-/// measured 16384 pages written back 2.3x faster with 256, and 1024 only
-/// 17% faster again while pinning four times the pages (docs/benchmarks.md).
+/// measured 16384 pages written back 2.3x to 2.6x faster with 256, and
+/// 1024 only 17% to 20% faster again while pinning four times the pages
+/// (docs/benchmarks.md).
 pub(crate) const DEFAULT_BATCH_SIZE: u32 = 256;
 /// Largest `writeback_batch_size`: each request pins a page for the whole
 /// writeback, so this bounds it to 16 MiB with 4 KiB pages.  Upstream has
