@@ -166,10 +166,10 @@ impl Segment<'_> {
             return None;
         }
         let page = NonNull::new(self.bv.bv_page)?;
-        // SAFETY: The segment covers the whole page, which belongs to a
-        // live bio borrowed for the segment's lifetime; for a read bio only
-        // this driver writes it until the bio is ended, and `&mut self`
-        // lends it out once.
+        // The segment covers the whole page, of a live bio borrowed for the
+        // segment's lifetime, which only this driver writes until it ends.
+        // SAFETY: So the page is valid and, through `&mut self`, lent out
+        // once for the borrow: `PageMut`'s invariants.
         Some(unsafe { super::page::PageMut::from_raw(page) })
     }
 

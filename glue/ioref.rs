@@ -73,10 +73,10 @@ impl<T: Send + Sync> IoCell<T> {
             }),
             GFP_KERNEL,
         )?;
-        // SAFETY: `pref` is pinned in the box and not yet initialised.  It
-        // is zeroed first: if `percpu_ref_init` fails it leaves it zeroed,
-        // and dropping the box then runs `percpu_ref_exit` on a zeroed
-        // reference, which frees nothing.
+        // Zeroed first: a failed `percpu_ref_init` leaves it zeroed, and
+        // `percpu_ref_exit` (run when the box drops) frees nothing then.
+        // SAFETY: `pref` is pinned in the box, writable and not yet
+        // initialised; `release::<T>` matches this cell's type.
         let ret = unsafe {
             core::ptr::write_bytes(cell.pref.get(), 0, 1);
             bindings::percpu_ref_init(
