@@ -6,7 +6,8 @@
 //! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)
 //! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
 
-use super::{bioset::BioSet, ffi, irqlock::IrqSpinLock, page::OwnedPage};
+use super::bioset::{BioSet, BIO_MAX_VECS, SECTORS_PER_PAGE_SHIFT};
+use super::{ffi, irqlock::IrqSpinLock, page::OwnedPage};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
@@ -20,8 +21,6 @@ use kernel::{
     sync::{Arc, CondVar},
     types::Opaque,
 };
-
-const SECTORS_PER_PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32 - 9;
 
 /// An exclusively opened block device.
 ///
@@ -576,9 +575,6 @@ impl Drop for Batch<'_> {
         }
     }
 }
-
-/// `BIO_MAX_VECS`.
-const BIO_MAX_VECS: usize = 256;
 
 /// Publishes the requests linked from `first` as done, and wakes the task
 /// if it waits.  Touches nothing after releasing the queue lock.

@@ -7,6 +7,11 @@
 
 use kernel::{bindings, error::to_result, prelude::*, types::Opaque};
 
+/// 512-byte sectors per page.
+pub(super) const SECTORS_PER_PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32 - 9;
+/// `BIO_MAX_VECS`: the most vecs one bio holds.
+pub(super) const BIO_MAX_VECS: usize = 256;
+
 /// Bios the bio_set keeps in reserve (`BIO_POOL_SIZE`).
 const POOL_SIZE: u32 = 2;
 

@@ -20,6 +20,7 @@
 //!
 //! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
 
+use super::bioset::{BIO_MAX_VECS, SECTORS_PER_PAGE_SHIFT};
 use super::{
     bdev::BackingDev,
     bio::Segment,
@@ -35,9 +36,6 @@ use kernel::{
     sync::CondVar, types::Opaque,
 };
 
-const SECTORS_PER_PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32 - 9;
-/// `BIO_MAX_VECS`.
-const BIO_MAX_VECS: usize = 256;
 /// Bounce pages a read set keeps in reserve for partial-page reads.
 const BOUNCE_RESERVE: i32 = 4;
 
@@ -209,10 +207,10 @@ impl<T: ReadDone> ReadChain<'_, T> {
     ) -> Result<Child> {
         let inner = &*self.set.inner;
         let cap = cap.clamp(1, BIO_MAX_VECS);
-        // SAFETY: `parent` is live (it has a segment borrowed); the bdev is
-        // open; the bio_set is initialised.  With GFP_NOIO the allocation
-        // waits on the mempool rather than fail, and the rescuer submits
-        // bios parked on this task's list so the wait ends.
+        // With GFP_NOIO the allocation waits on the mempool rather than
+        // fail, and the rescuer submits bios parked on this task's list.
+        // SAFETY: `parent` is live (a segment of it is borrowed); the bdev
+        // is open; the bio_set is initialised.
         let bio = unsafe {
             bindings::bio_alloc_bioset(
                 inner.bdev.raw(),
@@ -298,10 +296,10 @@ impl<T: ReadDone> ReadChain<'_, T> {
                 return Err(e);
             }
         };
-        // SAFETY: `c.bio` is ours with room for a vec, and its context
-        // was written by `new_child`; the bounce page is ours until
-        // `child_end_io` gives it back; `dst` is the parent's page, live
-        // until the child ends the parent.
+        // The bounce page is ours until `child_end_io` gives it back; `dst`
+        // is the parent's page, live until the child ends the parent.
+        // SAFETY: `c.bio` is ours, unsubmitted, with room for one vec, and
+        // its context (in our front pad) was written by `new_child`.
         unsafe {
             bindings::__bio_add_page(c.bio.as_ptr(), bounce.as_ptr(), PAGE_SIZE as u32, 0);
             let ctx = &mut *ctx_of(c.bio.as_ptr());
@@ -442,11 +440,10 @@ impl ReclaimWq {
         // The worker reaches the whole job through this pointer (the work
         // item is its first field), so it is taken from the whole job.
         let work = (&raw mut job).cast::<bindings::work_struct>();
-        // SAFETY: `job` lives on this stack frame, does not move, and
-        // outlives the work: `flush_work` returns only after
-        // `sync_read_work` has returned, and only then is the work item
-        // destroyed.  The worker writes `result`; we read it after the
-        // flush, which orders the two.
+        // `flush_work` returns only after `sync_read_work` has returned,
+        // and orders its write of `result` before our read.
+        // SAFETY: `job` stays on this frame, unmoved, until the work has
+        // run and been flushed; only then is the work item destroyed.
         unsafe {
             ffi::rzram_init_work_onstack(work, Some(sync_read_work));
             bindings::queue_work_on(
@@ -491,10 +488,9 @@ unsafe extern "C" fn sync_read_work(work: *mut bindings::work_struct) {
     let mut bio = core::mem::MaybeUninit::<bindings::bio>::uninit();
     let mut bvec = core::mem::MaybeUninit::<bindings::bio_vec>::uninit();
     let bio = bio.as_mut_ptr();
-    // SAFETY: `bio` and `bvec` live on this stack until `bio_uninit`;
-    // `bio_init` initialises both for one vec.  The page is the waiter's,
-    // writable until it is woken.  This is a worker, not a `submit_bio`
-    // handler, so `submit_bio_wait` completes.
+    // This is a worker, not a `submit_bio` handler: the wait completes.
+    // SAFETY: `bio` and `bvec` live on this stack until `bio_uninit`, which
+    // `bio_init` sets up for one vec; the page is the waiter's until woken.
     job.result = unsafe {
         bindings::bio_init(bio, job.bdev, bvec.as_mut_ptr(), 1, ffi::rzram_opf_read());
         (*bio).bi_iter.bi_sector = job.sector;
