@@ -441,11 +441,7 @@ impl Device {
     ) -> Result {
         if let Some(chain) = chain {
             let slot = self.lock_accessed(store, p.index)?;
-            let wb_block = match slot.data_ref() {
-                &Content::Wb(block) => Some(block),
-                _ => None,
-            };
-            if let Some(block) = wb_block {
+            if let &Content::Wb(block) = slot.data_ref() {
                 let range = (p.at, p.len, p.off);
                 if rzram_wb::chain_read_part(self, store, chain, seg, range, block, slot)? {
                     return Ok(());
