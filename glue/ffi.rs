@@ -195,7 +195,8 @@ extern "C" {
     pub(crate) fn rzram_spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> usize;
     pub(crate) fn rzram_spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: usize);
     pub(crate) fn rzram_bdev_nr_sectors(bdev: *mut bindings::block_device) -> u64;
-    pub(crate) fn rzram_blk_open_rw() -> bindings::blk_mode_t;
+    pub(crate) fn rzram_file_is_blkdev(file: *mut bindings::file) -> bool;
+    pub(crate) fn rzram_warn_leak();
     pub(crate) fn rzram_opf_write() -> bindings::blk_opf_t;
     pub(crate) fn rzram_opf_read() -> bindings::blk_opf_t;
     pub(crate) fn rzram_bio_status(bio: *const bindings::bio) -> u8;
