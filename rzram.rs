@@ -832,6 +832,16 @@ fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     Ok(())
 }
 
+/// zram keeps this attribute for compatibility: streams are per CPU, so
+/// it shows the online CPUs, and a write is accepted and ignored.
+fn max_comp_streams_show(_: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    emit(buf, format_args!("{}\n", glue::online_cpus()))
+}
+
+fn max_comp_streams_store(_: &Device, _: &DiskRef<'_>, _s: &[u8]) -> Result {
+    Ok(())
+}
+
 fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
     let cur = dev.init.read().comp_alg;
     for alg in ALGORITHMS.iter().filter(|a| comp::available(a)) {
@@ -929,6 +939,7 @@ disk_attrs!(static RZRAM_ATTRS: Device = {
     "mem_limit" => (None, Some(mem_limit_store)),
     "mem_used_max" => (None, Some(mem_used_max_store)),
     "idle" => (None, Some(idle_store)),
+    "max_comp_streams" => (Some(max_comp_streams_show), Some(max_comp_streams_store)),
     "backing_dev" => (Some(rzram_wb::backing_dev_show), Some(rzram_wb::backing_dev_store)),
     "writeback" => (None, Some(rzram_wb::writeback_store)),
     "writeback_limit" => (

@@ -113,6 +113,9 @@ unsigned int rzram_get_cpu(void) { return get_cpu(); }
 void rzram_put_cpu(void);
 void rzram_put_cpu(void) { put_cpu(); }
 
+unsigned int rzram_num_online_cpus(void);
+unsigned int rzram_num_online_cpus(void) { return num_online_cpus(); }
+
 unsigned int rzram_nr_cpu_ids(void);
 unsigned int rzram_nr_cpu_ids(void) { return nr_cpu_ids; }
 

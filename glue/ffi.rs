@@ -163,6 +163,7 @@ extern "C" {
     pub(crate) fn rzram_get_cpu() -> u32;
     pub(crate) fn rzram_put_cpu();
     pub(crate) fn rzram_nr_cpu_ids() -> u32;
+    pub(crate) fn rzram_num_online_cpus() -> u32;
     pub(crate) fn rzram_preempt_disable();
     pub(crate) fn rzram_preempt_enable();
     pub(crate) fn rzram_cpu_relax();

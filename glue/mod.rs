@@ -69,6 +69,12 @@ pub(crate) fn boottime_secs() -> i64 {
     unsafe { ffi::rzram_ktime_get_boottime_seconds() }
 }
 
+/// CPUs online now (`num_online_cpus`).
+pub(crate) fn online_cpus() -> u32 {
+    // SAFETY: Reads the online mask's weight; callable from any context.
+    unsafe { ffi::rzram_num_online_cpus() }
+}
+
 /// The `wb_plug` module parameter (writable at run time).
 pub(crate) fn param_wb_plug() -> bool {
     // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
