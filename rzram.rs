@@ -931,6 +931,55 @@ fn debug_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Sho
     )
 }
 
+/// Formats into a vector.
+struct VecWriter<'a>(&'a mut KVec<u8>);
+
+impl core::fmt::Write for VecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
+    }
+}
+
+/// `block_state` in debugfs, as zram's `read_block_state`: a line per
+/// stored slot from slot `*pos` on, as many whole lines as fit.  rzram
+/// keeps access times in seconds, so the microseconds are 0.  It never
+/// recompresses, so `r` is never shown.
+impl glue::debugfs::DebugRead for Device {
+    fn read(&self, pos: &mut u64, out: &mut glue::debugfs::ReadBuf) -> Result {
+        let store = self.io.get().ok_or(EINVAL)?;
+        let start = usize::try_from(*pos).unwrap_or(usize::MAX);
+        for index in start..store.slots.len() {
+            let slot = store.slots.lock(index)?;
+            let kind = match slot.data_ref() {
+                Content::Empty => None,
+                Content::Same(_) => Some(('s', '.')),
+                Content::Wb(_) => Some(('.', 'w')),
+                Content::Zs(_) => Some(('.', '.')),
+            };
+            if let Some((s, w)) = kind {
+                let f = slot.flags();
+                let ac = slot.relaxed().load(Relaxed);
+                drop(slot);
+                let flag = |bit, c| if f & bit != 0 { c } else { '.' };
+                let mut line = KVec::with_capacity(48, GFP_KERNEL)?;
+                let h = flag(HUGE, 'h');
+                let i = flag(IDLE, 'i');
+                let n = flag(slots::INCOMPRESSIBLE, 'n');
+                VecWriter(&mut line)
+                    .write_fmt(format_args!("{index:12} {ac:12}.000000 {s}{w}{h}{i}.{n}\n"))
+                    .map_err(|_| ENOMEM)?;
+                if !out.push_line(&line)? {
+                    break;
+                }
+            }
+            *pos = (index as u64).saturating_add(1);
+        }
+        Ok(())
+    }
+}
+
 disk_attrs!(static RZRAM_ATTRS: Device = {
     "compact" => (None, Some(compact_store)),
     "disksize" => (Some(disksize_show), Some(disksize_store)),
@@ -970,6 +1019,9 @@ static RZRAM_FOPS: DiskVtable = DiskVtable::new::<Device>();
 /// zram's idr does).
 struct Devices {
     list: KVec<Option<Disk<Device>>>,
+    /// debugfs `rzram/`, with a directory per device; dropped after the
+    /// devices (field order), whose directories are inside it.
+    debugfs: Option<glue::debugfs::Dir>,
 }
 
 impl Devices {
@@ -997,7 +1049,7 @@ impl Devices {
             max_discard_sectors: u32::MAX,
             block_size: PAGE_SIZE as u32,
         };
-        let disk = Disk::new(
+        let mut disk = Disk::new(
             cfg,
             format_args!("rzram{id}"),
             &RZRAM_FOPS,
@@ -1005,6 +1057,9 @@ impl Devices {
             data,
         )
         .inspect_err(|_| pr_err!("Error allocating disk structure for device {id}\n"))?;
+        if let Some(root) = &self.debugfs {
+            disk.add_debugfs(root, c_str!("block_state"));
+        }
         pr_info!("Added device: {}\n", disk.disk().name());
         *entry = Some(disk);
         Ok(id32)
@@ -1063,7 +1118,13 @@ impl kernel::Module for RzramModule {
         let major = Major::register(c_str!("rzram"))?;
         let control = Arc::pin_init(
             pin_init!(Control {
-                devices <- new_mutex!(Devices { list: KVec::new() }, "rzram:devices"),
+                devices <- new_mutex!(
+                    Devices {
+                        list: KVec::new(),
+                        debugfs: glue::debugfs::Dir::new(c_str!("rzram"), None),
+                    },
+                    "rzram:devices"
+                ),
                 major,
             }),
             GFP_KERNEL,

@@ -160,6 +160,17 @@ void rzram_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_
 sector_t rzram_bdev_nr_sectors(struct block_device *bdev);
 sector_t rzram_bdev_nr_sectors(struct block_device *bdev) { return bdev_nr_sectors(bdev); }
 
+#include <linux/debugfs.h>
+
+struct dentry *rzram_debugfs_create_dir(const char *name, struct dentry *parent);
+struct dentry *rzram_debugfs_create_dir(const char *name, struct dentry *parent) { return debugfs_create_dir(name, parent); }
+
+void rzram_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent, void *data, const struct file_operations *fops);
+void rzram_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent, void *data, const struct file_operations *fops) { debugfs_create_file(name, mode, parent, data, fops); }
+
+void rzram_debugfs_remove(struct dentry *dentry);
+void rzram_debugfs_remove(struct dentry *dentry) { debugfs_remove_recursive(dentry); }
+
 void rzram_warn_leak(void);
 void rzram_warn_leak(void) { WARN_ON_ONCE(1); }
 

@@ -198,6 +198,18 @@ extern "C" {
     pub(crate) fn rzram_bdev_nr_sectors(bdev: *mut bindings::block_device) -> u64;
     pub(crate) fn rzram_file_is_blkdev(file: *mut bindings::file) -> bool;
     pub(crate) fn rzram_warn_leak();
+    pub(crate) fn rzram_debugfs_create_dir(
+        name: *const kernel::ffi::c_char,
+        parent: *mut bindings::dentry,
+    ) -> *mut bindings::dentry;
+    pub(crate) fn rzram_debugfs_create_file(
+        name: *const kernel::ffi::c_char,
+        mode: bindings::umode_t,
+        parent: *mut bindings::dentry,
+        data: *mut core::ffi::c_void,
+        fops: *const bindings::file_operations,
+    );
+    pub(crate) fn rzram_debugfs_remove(dentry: *mut bindings::dentry);
     pub(crate) fn rzram_opf_write() -> bindings::blk_opf_t;
     pub(crate) fn rzram_opf_read() -> bindings::blk_opf_t;
     pub(crate) fn rzram_bio_status(bio: *const bindings::bio) -> u8;

@@ -10,6 +10,7 @@
 
 pub(crate) mod bio;
 pub(crate) mod bioset;
+pub(crate) mod debugfs;
 pub(crate) mod disk;
 pub(crate) mod ffi;
 pub(crate) mod racy;
