@@ -90,8 +90,19 @@ const ALGORITHMS: [&CStr; 4] = [
 /// a time, and gives it back without waiting on another, so one suffices
 /// for progress; a few more keep concurrent partial I/O from queueing.
 const BOUNCE_RESERVE: i32 = 4;
-/// zram 6.12's default.
-const DEFAULT_ALGORITHM: &CStr = c_str!("lzo-rle");
+/// The algorithm named by the `default_algorithm` module parameter (zram:
+/// `CONFIG_ZRAM_DEF_COMP`, lzo-rle by default), or `EINVAL` with a log
+/// message if the kernel does not have it.
+fn default_algorithm() -> Result<&'static CStr> {
+    let want = glue::param_default_algorithm();
+    let found = ALGORITHMS
+        .iter()
+        .find(|a| a.as_bytes() == want.as_bytes() && comp::available(a));
+    found.copied().ok_or_else(|| {
+        pr_err!("default_algorithm: {} is not available\n", want);
+        EINVAL
+    })
+}
 
 /// Counters shown in `io_stat`, `mm_stat`, `debug_stat` and `bd_stat`.
 #[derive(Default)]
@@ -194,6 +205,8 @@ pub(crate) struct Device {
     pub(crate) stats: Stats,
     /// Writeback limit and batch size, and whether a writeback runs.
     pub(crate) wb: rzram_wb::WbSettings,
+    /// The algorithm of a new or reset device.
+    default_alg: &'static CStr,
 }
 
 /// What [`Device::claim`] found.
@@ -248,11 +261,12 @@ fn now_secs() -> u32 {
 }
 
 impl Device {
-    fn new() -> Result<Self> {
+    fn new(default_alg: &'static CStr) -> Result<Self> {
         Ok(Self {
+            default_alg,
             init: RwSem::new(Config {
                 disksize: 0,
-                comp_alg: DEFAULT_ALGORITHM,
+                comp_alg: default_alg,
                 backing: None,
             })?,
             io: IoCell::new()?,
@@ -614,7 +628,7 @@ impl Device {
             let mut cfg = self.init.write();
             self.limit_pages.store(0, Relaxed);
             cfg.disksize = 0;
-            cfg.comp_alg = DEFAULT_ALGORITHM;
+            cfg.comp_alg = self.default_alg;
             rzram_wb::reset(&mut cfg)
         };
         // Dropping the store frees every page and the backing bitmap; the
@@ -1019,6 +1033,8 @@ static RZRAM_FOPS: DiskVtable = DiskVtable::new::<Device>();
 /// zram's idr does).
 struct Devices {
     list: KVec<Option<Disk<Device>>>,
+    /// `default_algorithm`, checked at load time.
+    default_alg: &'static CStr,
     /// debugfs `rzram/`, with a directory per device; dropped after the
     /// devices (field order), whose directories are inside it.
     debugfs: Option<glue::debugfs::Dir>,
@@ -1042,7 +1058,7 @@ impl Devices {
         }
         // `id` is a free entry or the one just pushed.
         let entry = self.list.get_mut(id).ok_or(ENOSPC)?;
-        let data = KBox::pin(Device::new()?, GFP_KERNEL)?;
+        let data = KBox::pin(Device::new(self.default_alg)?, GFP_KERNEL)?;
         let cfg = DiskConfig {
             major,
             first_minor: id32,
@@ -1115,12 +1131,14 @@ struct RzramModule {
 
 impl kernel::Module for RzramModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let default_alg = default_algorithm()?;
         let major = Major::register(c_str!("rzram"))?;
         let control = Arc::pin_init(
             pin_init!(Control {
                 devices <- new_mutex!(
                     Devices {
                         list: KVec::new(),
+                        default_alg,
                         debugfs: glue::debugfs::Dir::new(c_str!("rzram"), None),
                     },
                     "rzram:devices"

@@ -16,6 +16,14 @@ static unsigned int num_devices = 1;
 module_param(num_devices, uint, 0);
 MODULE_PARM_DESC(num_devices, "Number of pre-created rzram devices");
 
+/* zram takes its default algorithm from CONFIG_ZRAM_DEF_COMP. */
+static char *default_algorithm = "lzo-rle";
+module_param(default_algorithm, charp, 0444);
+MODULE_PARM_DESC(default_algorithm, "Compression algorithm of new and reset devices (default lzo-rle)");
+
+const char *rzram_default_algorithm(void);
+const char *rzram_default_algorithm(void) { return default_algorithm; }
+
 unsigned int rzram_num_devices(void);
 unsigned int rzram_num_devices(void) { return num_devices; }
 

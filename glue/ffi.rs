@@ -198,6 +198,7 @@ extern "C" {
     pub(crate) fn rzram_bdev_nr_sectors(bdev: *mut bindings::block_device) -> u64;
     pub(crate) fn rzram_file_is_blkdev(file: *mut bindings::file) -> bool;
     pub(crate) fn rzram_warn_leak();
+    pub(crate) fn rzram_default_algorithm() -> *const kernel::ffi::c_char;
     pub(crate) fn rzram_debugfs_create_dir(
         name: *const kernel::ffi::c_char,
         parent: *mut bindings::dentry,

@@ -101,6 +101,18 @@ pub(crate) fn param_wb_contig() -> bool {
     unsafe { ffi::rzram_wb_contig() }
 }
 
+/// The `default_algorithm` module parameter (`""` if unset by a null).
+pub(crate) fn param_default_algorithm() -> &'static kernel::str::CStr {
+    // SAFETY: Reads a module parameter that is only set at load time.
+    let p = unsafe { ffi::rzram_default_algorithm() };
+    if p.is_null() {
+        return kernel::c_str!("");
+    }
+    // SAFETY: A `charp` parameter is a NUL-terminated string that stays
+    // allocated, unchanged (mode 0444), until the module is unloaded.
+    unsafe { kernel::str::CStr::from_char_ptr(p) }
+}
+
 /// The `num_devices` module parameter.
 pub(crate) fn param_num_devices() -> u32 {
     // SAFETY: Reads a module parameter that is only set at load time.
