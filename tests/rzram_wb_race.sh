@@ -60,7 +60,7 @@
 # The kernel log (KASAN, lockdep) is checked by the runner.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/rb.sh"
-ktap_plan 135
+ktap_plan 134
 P=4096
 RACE_SECS=${RACE_SECS:-45}
 # the dm devices over $RZRAM_SMALL_DEV (64 MiB): rzram's backing device
@@ -114,6 +114,7 @@ stopped() { [ -e "$TMP/stop" ]; }
 fail() { echo "$2" >>"$TMP/err.$1"; }
 
 # ---- part 1: writeback against overwrites, discards and reads ------------
+T0=$SECONDS
 # patterns A, B (writer), C (discarder), R (reader), 128 pages each
 for f in A B C R; do head -c $((128 * P)) /dev/urandom >"$TMP/p$f"; done
 head -c $((128 * P)) /dev/zero >"$TMP/pZ"
@@ -362,6 +363,8 @@ usable() {
 # While a reset or hot_remove waits, zram's attributes that take the init
 # lock would wait too: nothing below reads them until the resume.
 
+diag "part 1 took $((SECONDS - T0)) s"
+T0=$SECONDS
 # ---- part 2: reset during a writeback ------------------------------------
 for v in zram rzram; do
 	set_var $v
@@ -382,6 +385,8 @@ for v in zram rzram; do
 	usable
 done
 
+diag "part 2 took $((SECONDS - T0)) s"
+T0=$SECONDS
 # ---- part 3: hot_remove during a writeback -------------------------------
 for v in zram rzram; do
 	set_var $v
@@ -400,6 +405,8 @@ for v in zram rzram; do
 	usable
 done
 
+diag "part 3 took $((SECONDS - T0)) s"
+T0=$SECONDS
 # ---- part 4: a second writeback while one is in flight -------------------
 for v in zram rzram; do
 	set_var $v
@@ -420,6 +427,8 @@ for v in zram rzram; do
 	check "$V: reset" attr_write 1 $S/reset
 done
 
+diag "part 4 took $((SECONDS - T0)) s"
+T0=$SECONDS
 # ---- part 5: hot_remove during a reset -----------------------------------
 for v in zram rzram; do
 	set_var $v
@@ -441,6 +450,8 @@ for v in zram rzram; do
 	check_blockdev "$V: $DEV is a block device" $DEV
 done
 
+diag "part 5 took $((SECONDS - T0)) s"
+T0=$SECONDS
 # ---- part 6: writeback_batch_size during a writeback (rzram) -------------
 set_var rzram
 kmsg "part 6"
@@ -481,4 +492,5 @@ check_eq "the writeback succeeded" ok "$(rc W)"
 check_bd "every page written back: bd_stat" "256 0 512"
 check_eq "content" "$D2" "$(sha256 $DEV 1)"
 check "reset" attr_write 1 $S/reset
+diag "part 6 took $((SECONDS - T0)) s"
 ktap_finish
