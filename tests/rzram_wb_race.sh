@@ -3,7 +3,7 @@
 # rzram writeback racing with I/O on the same pages, and with reset,
 # hot_remove, a second writeback and writeback_batch_size.
 #
-# Part 1, for RACE_SECS seconds, on a 2 MiB (512 page) device, in
+# Part 1, for RACE_SECS seconds (default 30), on a 2 MiB (512 page) device, in
 # 16-page chunks taken in turn:
 #	pages   0..127  a writer overwrites a chunk with pattern A or B
 #	                (O_DIRECT) and reads it back
@@ -25,7 +25,7 @@
 # Parts 2 to 5 make each race certain with a barrier, on zram0 and then
 # rzram0 in the same boot (same steps, same expected outcome): the
 # backing device is a dm-linear device over $RZRAM_SMALL_DEV that is
-# suspended, so a `huge` writeback of 1 MiB of random pages (256 huge
+# suspended, so a `huge` writeback of 512 KiB of random pages (128 huge
 # pages) is provably in flight: bd_count shows its pages (zram: 1, it
 # writes one page at a time; rzram: its batch, 32) and the writer is
 # blocked in write(2) in state D.  Only then comes the racing operation,
@@ -51,10 +51,10 @@
 #	(blocks 0..7) and wbr_b (the rest), both suspended.  A writeback
 #	with batch size 8 has exactly 8 pages in flight (blocks 0..7);
 #	writing 32 to writeback_batch_size meanwhile returns at once, and a
-#	read of the 256 pages (8 of them in flight) does not wait.  Resuming
+#	read of the 128 pages (8 of them in flight) does not wait.  Resuming
 #	wbr_a completes those 8: the writeback refills its 8 requests, so
 #	bd_count is 16 with 8 writes done (32 requests would make it 40): the
-#	running writeback keeps its batch size.  After it succeeds, the 256
+#	running writeback keeps its batch size.  After it succeeds, the 128
 #	pages are rewritten and the next writeback has exactly 32 in flight.
 #
 # The kernel log (KASAN, lockdep) is checked by the runner.
@@ -62,7 +62,7 @@
 . "$(dirname "$0")/helpers/rb.sh"
 ktap_plan 126
 P=4096
-RACE_SECS=${RACE_SECS:-45}
+RACE_SECS=${RACE_SECS:-30}
 # the dm devices over $RZRAM_SMALL_DEV (64 MiB): rzram's backing device
 # wbr_r (32 MiB) over wbr_a (its blocks 0..7) and wbr_b (the rest);
 # zram's wbr_z (the other 32 MiB)
@@ -252,10 +252,13 @@ check_eq "nothing stored" 0 "$(field 1 $S/mm_stat)"
 check "reset" attr_write 1 $S/reset
 
 # ---- the barrier, for parts 2 to 6 ---------------------------------------
-make_data "$TMP/d1" 1
-make_data "$TMP/d2" 1
+# 512 KiB of random pages: 128 huge pages
+head -c $((128 * P)) /dev/urandom >"$TMP/d1"
+head -c $((128 * P)) /dev/urandom >"$TMP/d2"
 D1=$(sha256 "$TMP/d1")
 D2=$(sha256 "$TMP/d2")
+# dev_sum: sha256 of the device's first 128 pages
+dev_sum() { dd if=$DEV bs=512K count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1; }
 # the watchdog waits on this fifo: a line cancels it
 mkfifo "$TMP/wd"
 exec 8<>"$TMP/wd"
@@ -363,17 +366,17 @@ bd_writes_is() {
 	read -r _ _ w <$S/bd_stat && [ "$w" = "$1" ]
 }
 
-# init_dev: backing $BD, disksize 2M, pages 0..255 = d1 (256 huge pages);
+# init_dev: backing $BD, disksize 2M, pages 0..127 = d1 (128 huge pages);
 # rzram: batch size 32
 init_dev() {
 	{ [ $V = zram ] || attr_write 32 $S/writeback_batch_size; } &&
 	attr_write $BD $S/backing_dev && attr_write 2M $S/disksize &&
-	dd if="$TMP/d1" of=$DEV bs=1M oflag=direct status=none
+	dd if="$TMP/d1" of=$DEV bs=512K oflag=direct status=none
 }
 # frozen_wb: init, suspend the backing device and start a huge writeback,
 # W; it must be in flight (3 cases)
 frozen_wb() {
-	check "$V: init: backing $BD, disksize 2M, 1 MiB of random pages" init_dev
+	check "$V: init: backing $BD, disksize 2M, 128 random pages" init_dev
 	freeze $DMS
 	check_eq "$V: suspend $DMS" 0 $?
 	bgwr W huge $S/writeback
@@ -382,9 +385,9 @@ frozen_wb() {
 }
 # usable: init, writeback, bd_stat, content, reset (4 cases)
 usable() {
-	check "$V: usable: init, write 1 MiB, huge writeback" eval "init_dev && attr_write huge $S/writeback"
-	check_bd "$V: bd_stat" "256 0 256"
-	check_eq "$V: content" "$D1" "$(sha256 $DEV 1)"
+	check "$V: usable: init, write 128 pages, huge writeback" eval "init_dev && attr_write huge $S/writeback"
+	check_bd "$V: bd_stat" "128 0 128"
+	check_eq "$V: content" "$D1" "$(dev_sum)"
 	check "$V: reset" attr_write 1 $S/reset
 }
 # While a reset or hot_remove waits, zram's attributes that take the init
@@ -449,8 +452,8 @@ for v in zram rzram; do
 	check_eq "$V: resume $DMS (not the watchdog)" 0 $?
 	reap W W2
 	check_eq "$V: the first writeback succeeded" ok "$(rc W)"
-	check_bd "$V: every page written back: bd_stat" "256 0 256"
-	check_eq "$V: content" "$D1" "$(sha256 $DEV 1)"
+	check_bd "$V: every page written back: bd_stat" "128 0 128"
+	check_eq "$V: content" "$D1" "$(dev_sum)"
 	check "$V: reset" attr_write 1 $S/reset
 done
 
@@ -482,9 +485,9 @@ T0=$SECONDS
 # ---- part 6: writeback_batch_size during a writeback (rzram) -------------
 set_var rzram
 kmsg "part 6"
-check "init: backing $BD, disksize 2M, 1 MiB of random pages, batch size 8" eval \
+check "init: backing $BD, disksize 2M, 128 random pages, batch size 8" eval \
 	"attr_write 8 $S/writeback_batch_size && attr_write $BD $S/backing_dev &&
-	attr_write 2M $S/disksize && dd if=$TMP/d1 of=$DEV bs=1M oflag=direct status=none"
+	attr_write 2M $S/disksize && dd if=$TMP/d1 of=$DEV bs=512K oflag=direct status=none"
 freeze wbr_a wbr_b
 check_eq "suspend wbr_a (blocks 0..7) and wbr_b (the rest)" 0 $?
 bgwr W huge $S/writeback
@@ -494,8 +497,8 @@ bgwr B 32 $S/writeback_batch_size
 poll 20 returned B
 check_eq "writeback_batch_size 32 is taken at once; the writeback still waits" \
 	"ok 32 blocked" "$(rc B) $(attr $S/writeback_batch_size) $(wstate W)"
-check_eq "a read of the 256 pages (8 in flight) does not wait for the writeback" \
-	"$D1 (no watchdog)" "$(sha256 $DEV 1) $([ -e $TMP/watchdog ] && echo "(watchdog)" || echo "(no watchdog)")"
+check_eq "a read of the 128 pages (8 in flight) does not wait for the writeback" \
+	"$D1 (no watchdog)" "$(dev_sum) $([ -e $TMP/watchdog ] && echo "(watchdog)" || echo "(no watchdog)")"
 dmsetup resume wbr_a
 check_eq "resume wbr_a" 0 $?
 check_eq "the writeback keeps batch size 8: 8 written, 8 more in flight to wbr_b (bd_count 16)" \
@@ -504,9 +507,9 @@ thaw wbr_b
 check_eq "resume wbr_b (not the watchdog)" 0 $?
 reap W B
 check_eq "the writeback succeeded" ok "$(rc W)"
-check_bd "every page written back: bd_stat" "256 0 256"
-check "rewrite the 256 pages: their blocks are freed" eval \
-	"dd if=$TMP/d2 of=$DEV bs=1M oflag=direct status=none && bd_count_is 0"
+check_bd "every page written back: bd_stat" "128 0 128"
+check "rewrite the 128 pages: their blocks are freed" eval \
+	"dd if=$TMP/d2 of=$DEV bs=512K oflag=direct status=none && bd_count_is 0"
 freeze wbr_a wbr_b
 check_eq "suspend wbr_a and wbr_b" 0 $?
 bgwr W huge $S/writeback
@@ -516,8 +519,8 @@ thaw wbr_a wbr_b
 check_eq "resume wbr_a and wbr_b (not the watchdog)" 0 $?
 reap W
 check_eq "the writeback succeeded" ok "$(rc W)"
-check_bd "every page written back: bd_stat" "256 0 512"
-check_eq "content" "$D2" "$(sha256 $DEV 1)"
+check_bd "every page written back: bd_stat" "128 0 256"
+check_eq "content" "$D2" "$(dev_sum)"
 check "reset" attr_write 1 $S/reset
 diag "part 6 took $((SECONDS - T0)) s"
 ktap_finish
