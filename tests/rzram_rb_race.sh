@@ -106,21 +106,15 @@ dd if=$DEV of="$TMP/r2" bs=$P skip=600 count=1 iflag=direct status=none &
 R2=$!
 "$RB" read $DEV $((700 * P)) $P $P 512 >"$TMP/r3" &
 R3=$!
-# bd_count grown and steady for a second: the first batch has its blocks
-# and waits for the backing device
-bd_steady() {
-	local a b
-	a=$(field 1 $S/bd_stat)
-	[ "$a" -gt "$base" ] || return 1
-	sleep 1
-	b=$(field 1 $S/bd_stat)
-	[ "$a" = "$b" ]
+# the first batch has its blocks and waits for the backing device: the
+# writer sleeps (state D) with all 32 requests submitted, none completed
+batch_in_flight() {
+	[ "$(field 1 $S/bd_stat)" -eq $((base + 32)) ] && in_state_d $WB
 }
-check "the writeback's first batch is in flight" wait_until 60 bd_steady
+check "the writeback's first batch (32) is in flight, the writer waits" \
+	wait_until 60 batch_in_flight
 inflight=$(($(field 1 $S/bd_stat) - base))
-diag "pages in flight to the backing device: $inflight"
-# the first 16 huge pages are those of pages 0..31
-check "at least 16 and at most 32 pages in flight" test $inflight -ge 16 -a $inflight -le 32
+check_eq "exactly the batch is in flight: 32 pages" 32 "$inflight"
 check "the three readers wait for the backing device (state D)" \
 	wait_until 60 eval "in_state_d $R1 && in_state_d $R2 && in_state_d $R3"
 # (bd_reads is not looked at: zram counts a read when it is issued)
