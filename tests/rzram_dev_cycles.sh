@@ -19,6 +19,7 @@
 # rzram-kmemleak: scan-before
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/rb.sh"
+ST=$(dirname "$0")/helpers/stress
 KO=${RZRAM_KO:-/lib/rzram/rzram.ko}
 CTL=/sys/class/rzram-control
 BDEV=$RZRAM_SMALL_DEV
@@ -39,6 +40,9 @@ for ((k = 0; k < 2 * NIMG; k++)); do
 done
 # pages 0..63 not same-filled
 WB_PAGES=48
+# the writeback succeeds and writes exactly those; the read-back reads
+# each of them once from the backing device
+WANT_IO="wb=ok bd=$WB_PAGES 0 $WB_PAGES content=ok bd=$WB_PAGES $WB_PAGES $WB_PAGES"
 
 # rd FILE: REPLY = FILE's first line
 rd() { REPLY=; read -r REPLY <"$1" 2>/dev/null; }
@@ -47,7 +51,7 @@ must() { wr "$1" "$2"; [ "$WR" = ok ] || { echo "echo $1 > $2: $WR"; return 1; }
 
 # cycle I: one load/use/unload cycle; prints what went wrong
 cycle() {
-	local i=$1 id wb other a b s c r w r2 alg=${ALGS[$1 % 4]}
+	local i=$1 id wb other a b alg=${ALGS[$1 % 4]}
 	insmod "$KO" || { echo "insmod failed: $(dmesg | tail -n 5)"; return 1; }
 	[ -b /dev/rzram0 ] || { echo "no /dev/rzram0"; return 1; }
 	rd $CTL/hot_add
@@ -60,17 +64,10 @@ cycle() {
 		must $alg /sys/block/rzram$d/comp_algorithm && must 1M /sys/block/rzram$d/disksize || return 1
 	done
 	a=$TMP/img$((i % NIMG)) b=$TMP/img$((NIMG + i % NIMG))
-	dd if=$a of=/dev/rzram$wb bs=64K oflag=direct status=none &&
-		dd if=$b of=/dev/rzram$other bs=64K oflag=direct status=none || { echo "write failed"; return 1; }
-	s=/sys/block/rzram$wb
-	must page_indexes=0-63 $s/writeback || return 1
-	read -r c r w <$s/bd_stat
-	[ "$c $r $w" = "$WB_PAGES 0 $WB_PAGES" ] ||
-		{ echo "bd_stat after the writeback: '$c $r $w', not '$WB_PAGES 0 $WB_PAGES'"; return 1; }
-	cmp -n $LEN $a /dev/rzram$wb || { echo "rzram$wb (written back) does not read back as written"; return 1; }
-	cmp -n $LEN $b /dev/rzram$other || { echo "rzram$other does not read back as written"; return 1; }
-	read -r _ r2 _ <$s/bd_stat
-	((r2 >= WB_PAGES)) || { echo "bd_reads $r2 after reading back $WB_PAGES written-back pages"; return 1; }
+	# one process: write both, write back, read both back and compare
+	"$ST" cycle /sys/block/rzram$wb page_indexes=0-63 /dev/rzram$wb $a /dev/rzram$other $b >"$TMP/io" 2>&1
+	read -r REPLY <"$TMP/io"
+	[ "$REPLY" = "$WANT_IO" ] || { echo "I/O: '$(cat "$TMP/io")', not '$WANT_IO'"; return 1; }
 	must 1 $CTL/hot_remove || return 1
 	[ ! -e /sys/block/rzram1 ] || { echo "rzram1 still there after hot_remove"; return 1; }
 	must 1 /sys/block/rzram0/reset || return 1
@@ -89,12 +86,14 @@ run=0 verified=0
 for ((i = 0; i < CYCLES; i++)); do
 	kmsg "cycle $i"
 	run=$((run + 1))
-	out=$(cycle $i 2>&1)
-	if [ "${out##*$'\n'}" = verified ]; then
+	# in this shell (a subshell costs a fork)
+	cycle $i >"$TMP/out" 2>&1
+	mapfile -t out <"$TMP/out"
+	if [ ${#out[@]} -gt 0 ] && [ "${out[-1]}" = verified ]; then
 		verified=$((verified + 1))
 		ktap_ok "cycle $i: load, hot_add, backing device on rzram$((i % 2)), ${ALGS[i % 4]}, write, writeback, verify, hot_remove, reset, rmmod"
 	else
-		printf '%s\n' "$out" | sed 's/^/# /'
+		printf '# %s\n' "${out[@]}"
 		ktap_fail "cycle $i"
 		# leave no module behind for the next cycle
 		if [ -e /sys/module/rzram ]; then

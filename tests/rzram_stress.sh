@@ -16,11 +16,12 @@
 #	                  idle (echo all > idle), compacts
 #	pages 2112..2623  written once (a file image); a reader compares
 #	                  random 64 KiB chunks with the image
-#	pages 4096..6143  fio, 4 jobs on disjoint 2 MiB regions, random
+#	pages 4096..5119  fio, 4 jobs on disjoint 1 MiB regions, random
 #	                  O_DIRECT writes (4k/16k/64k/4k, random and
 #	                  compressible data), each run followed by fio's
 #	                  crc32c verify of its region, in a loop (a new seed
-#	                  each run)
+#	                  each run; a new run only if one more fits in the
+#	                  time, judging by the last one)
 # while ONE writeback loop writes back, in turn, idle (after echo all >
 # idle), huge, huge_idle (after echo all > idle), page_indexes=A-B and
 # page_index=N (random, within the device), with writeback_batch_size 4,
@@ -76,12 +77,12 @@ BD_PAGES=$(($(cat /sys/block/${BDEV#/dev/}/size) / 8))
 CK_FIRST=0 CK_PAGES=2048 CK_PROCS=2
 MT_FIRST=2048 MT_PAGES=64
 IM_FIRST=2112 IM_PAGES=512
-FIO_FIRST=4096 FIO_PAGES=2048
+FIO_FIRST=4096 FIO_PAGES=1024
 SEED=$((RANDOM * 32768 + RANDOM + 1))
 HOLD_PAGES=4096
 PRESSURE_MIB=8
 
-ktap_plan 52
+ktap_plan 51
 
 stopped() { [ -e "$TMP/stop" ]; }
 # fail NAME MSG: record an error of background loop NAME
@@ -128,7 +129,7 @@ check_eq "the image region reads back as written" "$(sha256 "$TMP/img")" \
 	"$(dd if=$DEV bs=64K skip=$((IM_FIRST / 16)) count=$((IM_PAGES / 16)) iflag=direct status=none | sha256sum | cut -d' ' -f1)"
 
 # fio_job SEED: the job file of a fio run with random seed SEED (4 jobs,
-# 512 pages each, from page FIO_FIRST), named on stdout
+# 256 pages each, from page FIO_FIRST), named on stdout
 fio_job() {
 	cat >"$TMP/fio.job" <<EOF
 [global]
@@ -136,7 +137,7 @@ filename=$DEV
 direct=1
 ioengine=psync
 rw=randwrite
-size=2M
+size=1M
 verify=crc32c
 verify_fatal=1
 refill_buffers
@@ -145,17 +146,17 @@ randseed=$1
 offset=$((FIO_FIRST * P))
 bs=4k
 [comp16k]
-offset=$(((FIO_FIRST + 512) * P))
+offset=$(((FIO_FIRST + 256) * P))
 bs=16k
 buffer_compress_percentage=50
 buffer_compress_chunk=1024
 [comp64k]
-offset=$(((FIO_FIRST + 1024) * P))
+offset=$(((FIO_FIRST + 512) * P))
 bs=64k
 buffer_compress_percentage=80
 buffer_compress_chunk=4096
 [mixed4k]
-offset=$(((FIO_FIRST + 1536) * P))
+offset=$(((FIO_FIRST + 768) * P))
 bs=4k
 buffer_compress_percentage=30
 buffer_compress_chunk=512
@@ -163,15 +164,18 @@ EOF
 	echo "$TMP/fio.job"
 }
 
-# fio_loop: fio runs (write, then verify) until the deadline; the seed of
-# the last complete run goes to $TMP/fio.seed
+# fio_loop: fio runs (write, then verify) while one more fits before the
+# deadline (the first always runs); the seed of the last complete run goes
+# to $TMP/fio.seed
 fio_loop() {
-	local i=0 end=$((SECONDS + SECS1)) seed
-	while [ $SECONDS -lt $end ]; do
+	local i=0 end=$((SECONDS + SECS1)) seed t=0 t0
+	while ((i == 0 || SECONDS + t <= end)); do
 		seed=$((SEED + i))
+		t0=$SECONDS
 		if fio --output="$TMP/fio.out" "$(fio_job $seed)" &&
 			[ "$(grep -c 'err= 0' "$TMP/fio.out")" = 4 ]; then
 			echo $seed >"$TMP/fio.seed"
+			t=$((SECONDS - t0))
 		else
 			fail fio "run $i (seed $seed): $(grep -iE 'verify|err=|error' "$TMP/fio.out" | head -n 8)"
 			break
@@ -440,9 +444,8 @@ read -r _ r1 w1 <$S/bd_stat
 in1=$(vmstat pswpin)
 diag "swap: $out; $(count swapwb) writebacks, $((in1 - in0)) swap-ins, bd_stat $(bd) (reads $r0 -> $r1, writes $w0 -> $w1) in $((SECONDS - start)) s"
 [ -s "$TMP/hold.err" ] && diag_cmd head -n 20 "$TMP/hold.err"
-check "swap: the process found its memory right on every pass" \
-	matches "$out" '^passes=[0-9]+ verified=[0-9]+ rewritten=[0-9]+ bad=0 first_bad=-1$'
-check "swap: at least 2 passes over its $HOLD_PAGES pages" matches "$out" '^passes=([2-9]|[1-9][0-9]+) '
+check "swap: the process found its memory right on every pass (at least one)" \
+	matches "$out" '^passes=[1-9][0-9]* verified=[0-9]+ rewritten=[0-9]+ bad=0 first_bad=-1$'
 
 loop_ok swapwb "swap: every writeback succeeded ($(count swapwb))"
 check "swap: pages were swapped in from the backing device (bd_reads $r0 -> $r1)" test $r1 -gt $r0

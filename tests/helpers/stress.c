@@ -37,6 +37,17 @@
  *	compares each with what STATE.N says it holds:
  *	  verified=N bad=B first_bad=I     (I: device page, -1 if none)
  *
+ *   stress cycle SYSDIR TOKEN DEV1 IMG1 DEV2 IMG2
+ *	One cycle's I/O for rzram_dev_cycles.sh, in one process (a process
+ *	costs about a second in the debug guest): writes file IMG1 to DEV1
+ *	and IMG2 to DEV2 (one O_DIRECT pwrite each), writes TOKEN to
+ *	SYSDIR/writeback (SYSDIR: DEV1's sysfs directory), reads SYSDIR's
+ *	bd_stat, reads both devices back (one O_DIRECT pread each), compares
+ *	them with the files and reads bd_stat again.  Prints
+ *	  wb=RESULT bd=C R W content=ok|bad bd=C R W
+ *	(RESULT: ok or the errno name of the writeback; content: bad names
+ *	the first device and byte that differ).
+ *
  *   stress mem PAGES SEED
  *	Maps PAGES anonymous pages and fills page I with generation 1 (the
  *	generation table itself is mlocked), prints "filled pages=PAGES",
@@ -434,6 +445,90 @@ static int cmd_verify(int argc, char **argv)
 	return err || bad ? 1 : 0;
 }
 
+/* ---- cycle ----------------------------------------------------------- */
+
+static void *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	off_t n = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
+	void *buf;
+
+	if (n <= 0 || n % PAGE || posix_memalign(&buf, PAGE, n) || pread(fd, buf, n, 0) != n)
+		die(path);
+	close(fd);
+	*len = n;
+	return buf;
+}
+
+static void bd_stat(const char *dir, char *out, size_t len)
+{
+	char path[256], buf[128];
+	long c = -1, r = -1, w = -1;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/bd_stat", dir);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		sscanf(buf, "%ld %ld %ld", &c, &r, &w);
+	}
+	snprintf(out, len, "%ld %ld %ld", c, r, w);
+}
+
+static int cmd_cycle(int argc, char **argv)
+{
+	if (argc < 8)
+		return 2;
+	const char *dir = argv[2], *token = argv[3];
+	const char *dev[2] = { argv[4], argv[6] }, *img[2] = { argv[5], argv[7] };
+	void *want[2], *got;
+	size_t len[2];
+	int fd[2];
+	char path[256], bd1[64], bd2[64], content[128] = "ok";
+	const char *wb = "ok";
+
+	for (int d = 0; d < 2; d++) {
+		want[d] = slurp(img[d], &len[d]);
+		fd[d] = open(dev[d], O_RDWR | O_DIRECT);
+		if (fd[d] < 0)
+			die(dev[d]);
+		if (pwrite(fd[d], want[d], len[d], 0) != (ssize_t)len[d])
+			die("write");
+	}
+	snprintf(path, sizeof(path), "%s/writeback", dir);
+	int wfd = open(path, O_WRONLY);
+
+	if (wfd < 0)
+		die(path);
+	if (write(wfd, token, strlen(token)) < 0)
+		wb = strerrorname_np(errno);
+	close(wfd);
+	bd_stat(dir, bd1, sizeof(bd1));
+	for (int d = 0; d < 2; d++) {
+		if (posix_memalign(&got, PAGE, len[d]))
+			die("memory");
+		memset(got, 0xa5, len[d]);
+		if (pread(fd[d], got, len[d], 0) != (ssize_t)len[d])
+			die("read");
+		if (memcmp(got, want[d], len[d]) && !strcmp(content, "ok")) {
+			size_t i = 0;
+
+			while (((char *)got)[i] == ((char *)want[d])[i])
+				i++;
+			snprintf(content, sizeof(content), "bad(%s byte %zu)", dev[d], i);
+		}
+		free(got);
+		close(fd[d]);
+	}
+	bd_stat(dir, bd2, sizeof(bd2));
+	printf("wb=%s bd=%s content=%s bd=%s\n", wb, bd1, content, bd2);
+	return 0;
+}
+
 /* ---- mem ------------------------------------------------------------- */
 
 static long status_kib(const char *key)
@@ -529,6 +624,8 @@ int main(int argc, char **argv)
 			rc = cmd_check(argc, argv);
 		else if (!strcmp(argv[1], "verify"))
 			rc = cmd_verify(argc, argv);
+		else if (!strcmp(argv[1], "cycle"))
+			rc = cmd_cycle(argc, argv);
 		else if (!strcmp(argv[1], "mem"))
 			rc = cmd_mem(argc, argv);
 	}
