@@ -53,9 +53,8 @@
 # in rzram_rb_swap.sh (huge pages reserved, then mlocked memory, until
 # 8 MiB are available); for the rest of the time the process checks all
 # its memory pass after pass (at least one), rewriting one page in 8 each
-# pass, while
-# a writeback loop writes back idle pages (echo all > idle) and huge
-# pages.  Every page must be right every time; swap-in from the backing
+# pass, while a writeback loop writes back idle pages (echo all > idle)
+# and huge pages.  Every page must be right every time; swap-in from the backing
 # device must have happened (bd_reads grew); every writeback must
 # succeed.  After swapoff (which reads every page back) the process
 # checks all its memory once more.
