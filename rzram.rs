@@ -58,6 +58,7 @@ use glue::comp::{self, Compressor};
 use glue::disk::{Disk, DiskConfig, DiskOps, DiskRef, DiskVtable, Major, SECTOR_SHIFT};
 use glue::ioref::IoCell;
 use glue::page::{PageMut, PagePool};
+use glue::racy::Racy;
 use glue::rwsem::RwSem;
 use glue::sysfs::{disk_attrs, SysfsBuf};
 use glue::zsmalloc::{ZsGfp, ZsPool};
@@ -89,8 +90,19 @@ const ALGORITHMS: [&CStr; 4] = [
 /// a time, and gives it back without waiting on another, so one suffices
 /// for progress; a few more keep concurrent partial I/O from queueing.
 const BOUNCE_RESERVE: i32 = 4;
-/// zram 6.12's default.
-const DEFAULT_ALGORITHM: &CStr = c_str!("lzo-rle");
+/// The algorithm named by the `default_algorithm` module parameter (zram:
+/// `CONFIG_ZRAM_DEF_COMP`, lzo-rle by default), or `EINVAL` with a log
+/// message if the kernel does not have it.
+fn default_algorithm() -> Result<&'static CStr> {
+    let want = glue::param_default_algorithm();
+    let found = ALGORITHMS
+        .iter()
+        .find(|a| a.as_bytes() == want.as_bytes() && comp::available(a));
+    found.copied().ok_or_else(|| {
+        pr_err!("default_algorithm: {} is not available\n", want);
+        EINVAL
+    })
+}
 
 /// Counters shown in `io_stat`, `mm_stat`, `debug_stat` and `bd_stat`.
 #[derive(Default)]
@@ -191,28 +203,32 @@ pub(crate) struct Device {
     /// `mem_limit` in pages, 0 for none.
     limit_pages: AtomicU64,
     pub(crate) stats: Stats,
-    /// Writeback limit and batch size.
+    /// Writeback limit and batch size, and whether a writeback runs.
     pub(crate) wb: rzram_wb::WbSettings,
-    /// Serialises writebacks; taken before `init`.
-    pub(crate) wb_lock: Pin<KBox<Mutex<()>>>,
+    /// The algorithm of a new or reset device.
+    default_alg: &'static CStr,
+}
+
+/// What [`Device::claim`] found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// Unclaimed before: the caller claimed it.
+    New,
+    /// A reset or removal had claimed it.
+    Taken,
 }
 
 /// A page of `len` bytes all equal to one machine word, as
 /// `page_same_filled` checks.
-fn same_filled(page: &[u8]) -> Option<u64> {
-    let mut words = page.chunks_exact(8).map(|w| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(w);
-        u64::from_ne_bytes(b)
-    });
-    let first = words.next()?;
+fn same_filled(page: Racy<'_>) -> Option<u64> {
+    let n = page.len() / 8;
+    let first = page.word(0)?;
     // Check the last word first: most pages that are not same-filled
     // differ there, as zram notes.
-    let last = u64::from_ne_bytes(*page.last_chunk::<8>()?);
-    if last != first {
+    if page.word(n.checked_sub(1)?)? != first {
         return None;
     }
-    words.all(|w| w == first).then_some(first)
+    (1..n).all(|i| page.word(i) == Some(first)).then_some(first)
 }
 
 /// Fills `dst` with the repeated word `v`.
@@ -245,11 +261,12 @@ fn now_secs() -> u32 {
 }
 
 impl Device {
-    fn new() -> Result<Self> {
+    fn new(default_alg: &'static CStr) -> Result<Self> {
         Ok(Self {
+            default_alg,
             init: RwSem::new(Config {
                 disksize: 0,
-                comp_alg: DEFAULT_ALGORITHM,
+                comp_alg: default_alg,
                 backing: None,
             })?,
             io: IoCell::new()?,
@@ -258,7 +275,6 @@ impl Device {
             limit_pages: AtomicU64::new(0),
             stats: Stats::default(),
             wb: rzram_wb::WbSettings::new(),
-            wb_lock: KBox::pin_init(new_mutex!((), "rzram:wb_lock"), GFP_KERNEL)?,
         })
     }
 
@@ -320,24 +336,39 @@ impl Device {
     }
 
     /// Stores a whole page at `index`, as `zram_write_page`.
-    fn write_page(&self, store: &Store, index: usize, src: &[u8]) -> Result {
+    fn write_page(&self, store: &Store, index: usize, src: Racy<'_>) -> Result {
         let (content, flags) = match same_filled(src) {
-            Some(v) => {
-                inc(&self.stats.same_pages);
-                (Content::Same(v), 0)
-            }
+            Some(v) => (Content::Same(v), 0),
             None => {
                 let (h, huge) = self.compress_store(store, src)?;
                 (Content::Zs(h), if huge { HUGE } else { 0 })
             }
         };
+        let mut slot = match store.slots.lock(index) {
+            Ok(slot) => slot,
+            Err(e) => {
+                // Not stored: the object goes back to the pool.
+                if let Content::Zs(h) = content {
+                    store.pool.free(h);
+                }
+                return Err(e);
+            }
+        };
+        // `free_slot` cleared every flag.
+        self.free_slot(store, &mut slot);
+        match &content {
+            Content::Same(_) => inc(&self.stats.same_pages),
+            Content::Zs(h) => {
+                self.stats
+                    .compr_data_size
+                    .fetch_add(h.size() as u64, Relaxed);
+            }
+            Content::Empty | Content::Wb(_) => {}
+        }
         if flags & HUGE != 0 {
             inc(&self.stats.huge_pages);
             inc(&self.stats.huge_pages_since);
         }
-        let mut slot = store.slots.lock(index)?;
-        // `free_slot` cleared every flag.
-        self.free_slot(store, &mut slot);
         slot.set_flags(flags);
         *slot.data() = content;
         slots::accessed(&mut slot, now_secs());
@@ -351,13 +382,21 @@ impl Device {
     fn compress_store(
         &self,
         store: &Store,
-        src: &[u8],
+        src: Racy<'_>,
     ) -> Result<(glue::zsmalloc::ZsHandle, bool)> {
         // Set when the fast allocation failed and a handle of this size was
         // allocated by the sleeping slow path.
         let mut prealloc: Option<glue::zsmalloc::ZsHandle> = None;
         loop {
-            let mut strm = store.comp.get()?;
+            let mut strm = match store.comp.get() {
+                Ok(strm) => strm,
+                Err(e) => {
+                    if let Some(h) = prealloc.take() {
+                        store.pool.free(h);
+                    }
+                    return Err(e);
+                }
+            };
             let out = strm.compress(src).inspect_err(|e| {
                 pr_err!("Compression failed! err={}\n", e.to_errno());
             });
@@ -372,7 +411,7 @@ impl Device {
                 }
             };
             let huge = out.len() >= store.huge_class_size;
-            let data = if huge { src } else { out };
+            let data = if huge { src } else { Racy::from_slice(out) };
             let h = match prealloc.take() {
                 Some(h) if h.size() == data.len() => h,
                 Some(h) => {
@@ -405,9 +444,6 @@ impl Device {
                 store.pool.free(h);
                 return Err(e);
             }
-            self.stats
-                .compr_data_size
-                .fetch_add(h.size() as u64, Relaxed);
             return Ok((h, huge));
         }
     }
@@ -471,7 +507,7 @@ impl Device {
 
     /// Writes `src` at byte `off` of page `index`; a partial page is merged
     /// with the old content in a bounce page.
-    fn write_part(&self, store: &Store, index: usize, off: usize, src: &[u8]) -> Result {
+    fn write_part(&self, store: &Store, index: usize, off: usize, src: Racy<'_>) -> Result {
         if src.len() == PAGE_SIZE {
             return self.write_page(store, index, src);
         }
@@ -481,8 +517,8 @@ impl Device {
         page.with_mut(|p| {
             // `write_bio` keeps `off + src.len()` within the page.
             let dst = p.get_mut(off..).and_then(|p| p.get_mut(..src.len()));
-            dst.ok_or(EIO)?.copy_from_slice(src);
-            self.write_page(store, index, p)
+            src.copy_to(dst.ok_or(EIO)?)?;
+            self.write_page(store, index, Racy::from_slice(p))
         })
     }
 
@@ -547,7 +583,7 @@ impl Device {
                 let (index, off) = page_of(sector);
                 let n = (len - done).min(PAGE_SIZE - off);
                 // The mapping is `len` bytes long, so the lookup succeeds.
-                let src = map.as_slice().get(done..done + n).ok_or(EIO);
+                let src = map.as_racy().sub(done, n).ok_or(EIO);
                 src.and_then(|src| self.write_part(store, index, off, src))
                     .map_err(|e| self.failed(true, e))?;
                 done += n;
@@ -592,7 +628,7 @@ impl Device {
             let mut cfg = self.init.write();
             self.limit_pages.store(0, Relaxed);
             cfg.disksize = 0;
-            cfg.comp_alg = DEFAULT_ALGORITHM;
+            cfg.comp_alg = self.default_alg;
             rzram_wb::reset(&mut cfg)
         };
         // Dropping the store frees every page and the backing bitmap; the
@@ -602,15 +638,19 @@ impl Device {
         self.stats.clear();
     }
 
-    /// Tries to claim the device for reset or removal: fails with `EBUSY`
-    /// if it is open or already claimed.
-    fn claim(&self, disk: &DiskRef<'_>) -> Result {
+    /// Claims the device for reset or removal, so that it cannot be opened:
+    /// `EBUSY` if it is open.  Returns [`Claim::Taken`] if a reset or
+    /// removal had claimed it already (it stays claimed).
+    fn claim(&self, disk: &DiskRef<'_>) -> Result<Claim> {
         disk.with_open_lock(|openers| {
-            if openers > 0 || self.claim.load(Relaxed) {
+            if openers > 0 {
                 return Err(EBUSY);
             }
-            self.claim.store(true, Relaxed);
-            Ok(())
+            if self.claim.swap(true, Relaxed) {
+                Ok(Claim::Taken)
+            } else {
+                Ok(Claim::New)
+            }
         })
     }
 
@@ -681,7 +721,7 @@ fn disksize_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowR
     emit(buf, format_args!("{size}\n"))
 }
 
-fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
+fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let size = parse::memparse(s).unwrap_or(0);
     if size == 0 {
         return Err(EINVAL);
@@ -727,26 +767,36 @@ fn initstate_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Show
     emit(buf, format_args!("{}\n", init as u32))
 }
 
-fn reset_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
+fn reset_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     if parse::kstrtou16(s)? == 0 {
         return Err(EINVAL);
     }
     let _cfg_lock = dev.cfg_lock.lock();
-    dev.claim(disk)?;
-    // Make sure all pending I/O is finished.
-    let r = disk.sync();
+    if dev.claim(disk)? == Claim::Taken {
+        // A removal runs: it resets the device itself.
+        return Err(EBUSY);
+    }
+    // Make sure all pending I/O is finished.  As zram, a failure does not
+    // stop the reset: the data is being discarded anyway.
+    if let Err(e) = disk.sync() {
+        pr_warn!(
+            "reset: flushing {} failed: error {}\n",
+            disk.name(),
+            e.to_errno()
+        );
+    }
     dev.reset(disk);
     dev.unclaim(disk);
-    r
+    Ok(())
 }
 
-fn compact_store(dev: &Device, _: &DiskRef<'_>, _s: &str) -> Result {
+fn compact_store(dev: &Device, _: &DiskRef<'_>, _s: &[u8]) -> Result {
     let store = dev.io.get().ok_or(EINVAL)?;
     store.pool.compact();
     Ok(())
 }
 
-fn mem_limit_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+fn mem_limit_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     let limit = parse::memparse(s).ok_or(EINVAL)?;
     // zram takes `init_lock` exclusively here.  rzram does not: the value
     // is an atomic, and a pending writer would hold up every I/O (which
@@ -756,7 +806,7 @@ fn mem_limit_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     Ok(())
 }
 
-fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     if parse::kstrtoull(s, 10).map_err(|_| EINVAL)? != 0 {
         return Err(EINVAL);
     }
@@ -768,7 +818,7 @@ fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     Ok(())
 }
 
-fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     // `None`: mark everything ("all"); else pages not accessed since.
     let cutoff = if parse::streq(s, "all") {
         None
@@ -796,6 +846,16 @@ fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     Ok(())
 }
 
+/// zram keeps this attribute for compatibility: streams are per CPU, so
+/// it shows the online CPUs, and a write is accepted and ignored.
+fn max_comp_streams_show(_: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    emit(buf, format_args!("{}\n", glue::online_cpus()))
+}
+
+fn max_comp_streams_store(_: &Device, _: &DiskRef<'_>, _s: &[u8]) -> Result {
+    Ok(())
+}
+
 fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
     let cur = dev.init.read().comp_alg;
     for alg in ALGORITHMS.iter().filter(|a| comp::available(a)) {
@@ -808,16 +868,16 @@ fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) ->
     emit(buf, format_args!("\n"))
 }
 
-fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     // zram measures the input as written, newline included (the attribute
     // is declared `keep_newline`), then ignores one trailing newline.
     if s.len() >= CRYPTO_MAX_ALG_NAME {
         return Err(E2BIG);
     }
-    let s = s.strip_suffix('\n').unwrap_or(s);
+    let s = s.strip_suffix(b"\n").unwrap_or(s);
     let alg = ALGORITHMS
         .iter()
-        .find(|a| a.to_str().is_ok_and(|a| a == s) && comp::available(a))
+        .find(|a| a.as_bytes() == s && comp::available(a))
         .ok_or(EINVAL)?;
     let _cfg_lock = dev.cfg_lock.lock();
     // Refuse under the shared lock: a writer queued behind a running
@@ -885,6 +945,55 @@ fn debug_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Sho
     )
 }
 
+/// Formats into a vector.
+struct VecWriter<'a>(&'a mut KVec<u8>);
+
+impl core::fmt::Write for VecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
+    }
+}
+
+/// `block_state` in debugfs, as zram's `read_block_state`: a line per
+/// stored slot from slot `*pos` on, as many whole lines as fit.  rzram
+/// keeps access times in seconds, so the microseconds are 0.  It never
+/// recompresses, so `r` is never shown.
+impl glue::debugfs::DebugRead for Device {
+    fn read(&self, pos: &mut u64, out: &mut glue::debugfs::ReadBuf) -> Result {
+        let store = self.io.get().ok_or(EINVAL)?;
+        let start = usize::try_from(*pos).unwrap_or(usize::MAX);
+        for index in start..store.slots.len() {
+            let slot = store.slots.lock(index)?;
+            let kind = match slot.data_ref() {
+                Content::Empty => None,
+                Content::Same(_) => Some(('s', '.')),
+                Content::Wb(_) => Some(('.', 'w')),
+                Content::Zs(_) => Some(('.', '.')),
+            };
+            if let Some((s, w)) = kind {
+                let f = slot.flags();
+                let ac = slot.relaxed().load(Relaxed);
+                drop(slot);
+                let flag = |bit, c| if f & bit != 0 { c } else { '.' };
+                let mut line = KVec::with_capacity(48, GFP_KERNEL)?;
+                let h = flag(HUGE, 'h');
+                let i = flag(IDLE, 'i');
+                let n = flag(slots::INCOMPRESSIBLE, 'n');
+                VecWriter(&mut line)
+                    .write_fmt(format_args!("{index:12} {ac:12}.000000 {s}{w}{h}{i}.{n}\n"))
+                    .map_err(|_| ENOMEM)?;
+                if !out.push_line(&line)? {
+                    break;
+                }
+            }
+            *pos = (index as u64).saturating_add(1);
+        }
+        Ok(())
+    }
+}
+
 disk_attrs!(static RZRAM_ATTRS: Device = {
     "compact" => (None, Some(compact_store)),
     "disksize" => (Some(disksize_show), Some(disksize_store)),
@@ -893,6 +1002,7 @@ disk_attrs!(static RZRAM_ATTRS: Device = {
     "mem_limit" => (None, Some(mem_limit_store)),
     "mem_used_max" => (None, Some(mem_used_max_store)),
     "idle" => (None, Some(idle_store)),
+    "max_comp_streams" => (Some(max_comp_streams_show), Some(max_comp_streams_store)),
     "backing_dev" => (Some(rzram_wb::backing_dev_show), Some(rzram_wb::backing_dev_store)),
     "writeback" => (None, Some(rzram_wb::writeback_store)),
     "writeback_limit" => (
@@ -923,6 +1033,11 @@ static RZRAM_FOPS: DiskVtable = DiskVtable::new::<Device>();
 /// zram's idr does).
 struct Devices {
     list: KVec<Option<Disk<Device>>>,
+    /// `default_algorithm`, checked at load time.
+    default_alg: &'static CStr,
+    /// debugfs `rzram/`, with a directory per device; dropped after the
+    /// devices (field order), whose directories are inside it.
+    debugfs: Option<glue::debugfs::Dir>,
 }
 
 impl Devices {
@@ -943,14 +1058,14 @@ impl Devices {
         }
         // `id` is a free entry or the one just pushed.
         let entry = self.list.get_mut(id).ok_or(ENOSPC)?;
-        let data = KBox::pin(Device::new()?, GFP_KERNEL)?;
+        let data = KBox::pin(Device::new(self.default_alg)?, GFP_KERNEL)?;
         let cfg = DiskConfig {
             major,
             first_minor: id32,
             max_discard_sectors: u32::MAX,
             block_size: PAGE_SIZE as u32,
         };
-        let disk = Disk::new(
+        let mut disk = Disk::new(
             cfg,
             format_args!("rzram{id}"),
             &RZRAM_FOPS,
@@ -958,6 +1073,9 @@ impl Devices {
             data,
         )
         .inspect_err(|_| pr_err!("Error allocating disk structure for device {id}\n"))?;
+        if let Some(root) = &self.debugfs {
+            disk.add_debugfs(root, c_str!("block_state"));
+        }
         pr_info!("Added device: {}\n", disk.disk().name());
         *entry = Some(disk);
         Ok(id32)
@@ -968,6 +1086,8 @@ impl Devices {
         let entry = self.list.get_mut(id).ok_or(ENODEV)?;
         let disk = entry.as_ref().ok_or(ENODEV)?;
         let d = disk.disk();
+        // Claimed already: a reset runs.  As `zram_remove`, go on: deleting
+        // the disk below waits for the reset's sysfs callback to return.
         disk.data().claim(&d)?;
         pr_info!("Removed device: {}\n", d.name());
         // Dropping the disk deletes it (waiting for sysfs callbacks and
@@ -993,7 +1113,7 @@ impl glue::class::ControlOps for Control {
         emit(buf, format_args!("{id}\n"))
     }
 
-    fn hot_remove(&self, s: &str) -> Result {
+    fn hot_remove(&self, s: &[u8]) -> Result {
         // zram: kstrtoint, EINVAL for a negative id, then ENODEV for any
         // id without a device.
         let id = parse::kstrtoint(s)?;
@@ -1011,10 +1131,18 @@ struct RzramModule {
 
 impl kernel::Module for RzramModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let default_alg = default_algorithm()?;
         let major = Major::register(c_str!("rzram"))?;
         let control = Arc::pin_init(
             pin_init!(Control {
-                devices <- new_mutex!(Devices { list: KVec::new() }, "rzram:devices"),
+                devices <- new_mutex!(
+                    Devices {
+                        list: KVec::new(),
+                        default_alg,
+                        debugfs: glue::debugfs::Dir::new(c_str!("rzram"), None),
+                    },
+                    "rzram:devices"
+                ),
                 major,
             }),
             GFP_KERNEL,

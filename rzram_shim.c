@@ -16,6 +16,14 @@ static unsigned int num_devices = 1;
 module_param(num_devices, uint, 0);
 MODULE_PARM_DESC(num_devices, "Number of pre-created rzram devices");
 
+/* zram takes its default algorithm from CONFIG_ZRAM_DEF_COMP. */
+static char *default_algorithm = "lzo-rle";
+module_param(default_algorithm, charp, 0444);
+MODULE_PARM_DESC(default_algorithm, "Compression algorithm of new and reset devices (default lzo-rle)");
+
+const char *rzram_default_algorithm(void);
+const char *rzram_default_algorithm(void) { return default_algorithm; }
+
 unsigned int rzram_num_devices(void);
 unsigned int rzram_num_devices(void) { return num_devices; }
 
@@ -113,6 +121,9 @@ unsigned int rzram_get_cpu(void) { return get_cpu(); }
 void rzram_put_cpu(void);
 void rzram_put_cpu(void) { put_cpu(); }
 
+unsigned int rzram_num_online_cpus(void);
+unsigned int rzram_num_online_cpus(void) { return num_online_cpus(); }
+
 unsigned int rzram_nr_cpu_ids(void);
 unsigned int rzram_nr_cpu_ids(void) { return nr_cpu_ids; }
 
@@ -157,8 +168,22 @@ void rzram_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_
 sector_t rzram_bdev_nr_sectors(struct block_device *bdev);
 sector_t rzram_bdev_nr_sectors(struct block_device *bdev) { return bdev_nr_sectors(bdev); }
 
-blk_mode_t rzram_blk_open_rw(void);
-blk_mode_t rzram_blk_open_rw(void) { return BLK_OPEN_READ | BLK_OPEN_WRITE; }
+#include <linux/debugfs.h>
+
+struct dentry *rzram_debugfs_create_dir(const char *name, struct dentry *parent);
+struct dentry *rzram_debugfs_create_dir(const char *name, struct dentry *parent) { return debugfs_create_dir(name, parent); }
+
+void rzram_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent, void *data, const struct file_operations *fops);
+void rzram_debugfs_create_file(const char *name, umode_t mode, struct dentry *parent, void *data, const struct file_operations *fops) { debugfs_create_file(name, mode, parent, data, fops); }
+
+void rzram_debugfs_remove(struct dentry *dentry);
+void rzram_debugfs_remove(struct dentry *dentry) { debugfs_remove_recursive(dentry); }
+
+void rzram_warn_leak(void);
+void rzram_warn_leak(void) { WARN_ON_ONCE(1); }
+
+bool rzram_file_is_blkdev(struct file *file);
+bool rzram_file_is_blkdev(struct file *file) { return S_ISBLK(file->f_mapping->host->i_mode); }
 
 blk_opf_t rzram_opf_write(void);
 blk_opf_t rzram_opf_write(void) { return REQ_OP_WRITE | REQ_SYNC; }

@@ -8,6 +8,7 @@
 //!
 //! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)
 
+use super::debugfs::{self, DebugRead, Dir};
 use super::{bio::Bio, ffi, sysfs::AttrGroup, Shared};
 use core::fmt::Write;
 use core::marker::PhantomData;
@@ -229,6 +230,9 @@ pub(crate) struct DiskConfig<'a> {
 pub(crate) struct Disk<T: DiskOps> {
     gendisk: NonNull<bindings::gendisk>,
     data: Pin<KBox<T>>,
+    /// The disk's debugfs directory, whose files point to `data`: removed
+    /// first on drop.
+    debug: Option<Dir>,
 }
 
 // SAFETY: The gendisk pointer may be used from any thread, and `T` is
@@ -298,7 +302,25 @@ impl<T: DiskOps> Disk<T> {
             // SAFETY: `from_err_ptr` succeeded, so `gendisk` is not null.
             gendisk: unsafe { NonNull::new_unchecked(gendisk) },
             data,
+            debug: None,
         })
+    }
+
+    /// Gives the disk a debugfs directory named as the disk under
+    /// `parent`, holding read-only file `file` that shows `T::read`.  As
+    /// zram, nothing happens if debugfs cannot make them.
+    pub(crate) fn add_debugfs(&mut self, parent: &Dir, file: &CStr)
+    where
+        T: DebugRead,
+    {
+        let disk = self.disk();
+        let Some(dir) = Dir::new(disk.name(), Some(parent)) else {
+            return;
+        };
+        // SAFETY: `data` is boxed (its address is fixed) and dropped only
+        // after `dir`: `Drop` removes the directory first.
+        unsafe { debugfs::add_file(&dir, file, &*self.data as *const T) };
+        self.debug = Some(dir);
     }
 
     /// The disk's private data.
@@ -318,6 +340,8 @@ impl<T: DiskOps> Disk<T> {
 
 impl<T: DiskOps> Drop for Disk<T> {
     fn drop(&mut self) {
+        // The debug files go first: they read `data`.
+        drop(self.debug.take());
         // SAFETY: By the type invariant the disk was added.  `del_gendisk`
         // removes sysfs attributes (waiting for running callbacks) and
         // stops new I/O before `data` is dropped after this function.

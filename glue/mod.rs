@@ -10,8 +10,10 @@
 
 pub(crate) mod bio;
 pub(crate) mod bioset;
+pub(crate) mod debugfs;
 pub(crate) mod disk;
 pub(crate) mod ffi;
+pub(crate) mod racy;
 pub(crate) mod sysfs;
 
 use core::cell::UnsafeCell;
@@ -25,9 +27,13 @@ use core::cell::UnsafeCell;
 #[repr(transparent)]
 pub(crate) struct Shared<T>(UnsafeCell<T>);
 
-// SAFETY: Rust code never reads or writes through a `Shared` after
-// construction; only the C side accesses the value, through `get()`, under
-// its own synchronisation.
+// SAFETY: A shared `Shared` gives a thread nothing but `get()`, a raw
+// pointer; the value is reached only by dereferencing it, an unsafe
+// operation that needs its own argument.  Every such access only reads:
+// C reads the tables it is given (lockdep reads the keys of a static
+// attribute, it does not write them), and `glue::sysfs` reads the Rust
+// callbacks of an `Attr`.  Nothing writes a `Shared` static after its
+// initialisation, so no thread can race a write.
 unsafe impl<T> Sync for Shared<T> {}
 
 impl<T> Shared<T> {
@@ -64,6 +70,12 @@ pub(crate) fn boottime_secs() -> i64 {
     unsafe { ffi::rzram_ktime_get_boottime_seconds() }
 }
 
+/// CPUs online now (`num_online_cpus`).
+pub(crate) fn online_cpus() -> u32 {
+    // SAFETY: Reads the online mask's weight; callable from any context.
+    unsafe { ffi::rzram_num_online_cpus() }
+}
+
 /// The `wb_plug` module parameter (writable at run time).
 pub(crate) fn param_wb_plug() -> bool {
     // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
@@ -87,6 +99,18 @@ pub(crate) fn param_wb_bio_pages() -> usize {
 pub(crate) fn param_wb_contig() -> bool {
     // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
     unsafe { ffi::rzram_wb_contig() }
+}
+
+/// The `default_algorithm` module parameter (`""` if unset by a null).
+pub(crate) fn param_default_algorithm() -> &'static kernel::str::CStr {
+    // SAFETY: Reads a module parameter that is only set at load time.
+    let p = unsafe { ffi::rzram_default_algorithm() };
+    if p.is_null() {
+        return kernel::c_str!("");
+    }
+    // SAFETY: A `charp` parameter is a NUL-terminated string that stays
+    // allocated, unchanged (mode 0444), until the module is unloaded.
+    unsafe { kernel::str::CStr::from_char_ptr(p) }
 }
 
 /// The `num_devices` module parameter.

@@ -1,6 +1,9 @@
 #!/bin/bash
 # rzram.ko loads, registers rzram0 (uninitialized, size 0) and unloads
-# cleanly, three times in a row.  A missing rzram.ko is a failure, not a
+# cleanly, three times in a row.  The default_algorithm parameter (zram:
+# CONFIG_ZRAM_DEF_COMP): zstd is the selected algorithm of a new device
+# and again after a reset; an algorithm the kernel lacks fails the load
+# with EINVAL and a log message naming it.  A missing rzram.ko is a failure, not a
 # skip: this program is how the runner notices it was not given one.
 . "$(dirname "$0")/lib.sh"
 
@@ -9,7 +12,7 @@ DEV=/dev/rzram0
 SYS=/sys/block/rzram0
 LOOPS=3
 
-ktap_plan $((2 + LOOPS * 7))
+ktap_plan $((2 + LOOPS * 7 + 6))
 
 if [ -e /sys/module/rzram ]; then
 	diag "rzram already loaded, unloading it first"
@@ -42,6 +45,17 @@ for i in $(seq 1 $LOOPS); do
 	check "$SYS is gone after rmmod (load $i)" test ! -e $SYS
 	check "$DEV is gone after rmmod (load $i)" test ! -e $DEV
 done
+
+kmsg "default_algorithm"
+check "insmod rzram.ko default_algorithm=zstd" insmod "$KO" default_algorithm=zstd
+check_eq "a new device selects zstd" "lzo-rle lzo lz4 [zstd]" "$(echo $(attr $SYS/comp_algorithm))"
+check "disksize 1M, then reset" eval "echo 1M >$SYS/disksize && echo 1 >$SYS/reset"
+check_eq "a reset device selects zstd again" "lzo-rle lzo lz4 [zstd]" "$(echo $(attr $SYS/comp_algorithm))"
+check "rmmod rzram" rmmod rzram
+out=$(insmod "$KO" default_algorithm=nosuch 2>&1)
+check_eq "default_algorithm=nosuch: EINVAL, and the log names it" \
+	"Invalid parameters yes" \
+	"${out##*: } $(dmesg | tail -n 5 | grep -q 'default_algorithm: nosuch is not available' && echo yes)"
 kmsg "end"
 
 ktap_finish
