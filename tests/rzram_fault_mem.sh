@@ -59,16 +59,16 @@
 # Figures printed: points per call, faults injected, calls that failed and
 # that absorbed the failure, pages verified.  At the end kmemleak must
 # report nothing (the runner's scan).
-# rzram-kmemleak: scan-before
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/rb.sh"
 FH=$(dirname "$0")/helpers/faults
 TR=/sys/kernel/tracing
 MAXN=${rzram_fault_maxn:-2000}
-DS_CAP=${rzram_fault_ds_cap:-24}
+DS_CAP=${rzram_fault_ds_cap:-40}
+ZDS_CAP=${rzram_fault_zds_cap:-16}
 HA_CAP=${rzram_fault_ha_cap:-12}
 
-ktap_plan 35
+ktap_plan 38
 at_exit fi_off
 at_exit '[ ! -e /sys/module/zram ] || { echo 1 >/sys/block/zram0/reset; rmmod zram; }'
 at_exit '[ ! -e /sys/module/rzram ] || { echo 1 >/sys/block/rzram0/reset; rmmod rzram; }'
@@ -95,6 +95,7 @@ trace_setup() {
 		echo 'r:kprobes/faults_bkr alloc_pages_bulk_noprof'
 	} >>$TR/kprobe_events &&
 	mkdir $TR/instances/faults &&
+	echo counter >$TR/instances/faults/trace_clock &&
 	echo 8192 >$TR/instances/faults/buffer_size_kb
 }
 trace_teardown() {
@@ -138,21 +139,29 @@ checks() {
 }
 
 # ---- 1. the front-end write path -------------------------------------------
-fi_on 0
+# fail-nth (one failure) first, then every allocation failing (make-it-fail
+# with probability 100 and task-filter, set around the write only)
+ALLFAIL=4
 for d in rzram zram; do
 	S=/sys/block/${d}0
 	attr_write 1M $S/disksize
 	for kind in random compressible; do
+		fi_on 0
 		run "$d.write.$kind" write /dev/${d}0 $S $kind $MAXN 0
+		fi_on 100
+		run "$d.allfail.$kind" write /dev/${d}0 $S $kind $ALLFAIL 0 allfail
+		fi_on 0
 		diag "$d $kind write: errno per N: $(results "$d.write.$kind")"
 		diag "$d $kind write: $(grep '^profiles' "$TMP/$d.write.$kind")"
-		diag "$d $kind write: $(grep '^verified' "$TMP/$d.write.$kind")"
+		diag "$d $kind write: $(grep '^verified' "$TMP/$d.write.$kind"); all failing: $(grep '^verified' "$TMP/$d.allfail.$kind")"
+		diag "$d $kind write, all allocations failing: $(awk '/^allfail/ { printf "%s ", $3 }' "$TMP/$d.allfail.$kind")"
 		if [ $d = rzram ]; then
 			checks "$d.write.$kind" "$d $kind write"
-			check "$d $kind write: failures injected ($(sum "$d.write.$kind" injected)), some failed the write ($(sum "$d.write.$kind" failed))" \
-				test "$(sum "$d.write.$kind" failed)" -gt 0
+			check_eq "$d $kind write, all allocations failing: $ALLFAIL writes failed with EIO or ENOMEM, content and failed_writes right" \
+				0 "$(sum "$d.allfail.$kind" bad)"
 		else
-			check_eq "$d $kind write: every step as expected (informative for zram's errno)" 0 "$(sum "$d.write.$kind" bad)"
+			check_eq "$d $kind write: every step as expected" 0 \
+				"$(($(sum "$d.write.$kind" bad) + $(sum "$d.allfail.$kind" bad)))"
 		fi
 	done
 	check "$d: reset" attr_write 1 $S/reset
@@ -173,13 +182,40 @@ done
 echo 11 >$FI/fail_page_alloc/min-order
 for d in rzram zram; do
 	S=/sys/block/${d}0
-	run "$d.disksize" disksize $S /dev/${d}0 $RZRAM_SMALL_DEV $MAXN $DS_CAP
+	cap=$DS_CAP; [ $d = zram ] && cap=$ZDS_CAP
+	run "$d.disksize" disksize $S /dev/${d}0 $RZRAM_SMALL_DEV $MAXN $cap
 	diag "$d disksize: errno per N: $(results "$d.disksize")"
 	diag "$d disksize: $(grep '^profile' "$TMP/$d.disksize" | tr '\n' ';')"
 	checks "$d.disksize" "$d disksize"
 	check "$d disksize: failures injected ($(sum "$d.disksize" injected)), some failed the write ($(sum "$d.disksize" failed))" \
 		test "$(sum "$d.disksize" failed)" -gt 0
 done
+# one targeted failure: every kmalloc-8k allocation of the writer fails
+# (failslab cache-filter), so rzram's first 8 KiB allocation in disksize
+# 2M (the slot table is 16 KiB, a page allocation) is a compression
+# stream's buffer, right after its crypto transform was allocated; the
+# disksize fails with ENOMEM, and nothing may leak (kmemleak, at the end)
+S=/sys/block/rzram0
+fi_on 100
+echo 0 >$FI/fail_page_alloc/probability
+echo Y >$FI/failslab/cache-filter
+if check "kmalloc-8k: failslab" attr_write 1 /sys/kernel/slab/kmalloc-8k/failslab; then
+	attr_write $RZRAM_SMALL_DEV $S/backing_dev
+	injected0=$(fi_injected failslab)
+	(echo 1 >/proc/self/make-it-fail && echo 2M >$S/disksize) 2>"$TMP/err8k"
+	read -r err8k <"$TMP/err8k"
+	echo 0 >/sys/kernel/slab/kmalloc-8k/failslab
+	diag "rzram disksize with kmalloc-8k failing: ${err8k##*: } ($(($(fi_injected failslab) - injected0)) failures injected)"
+	check_eq "rzram disksize 2M with kmalloc-8k failing: ENOMEM, initstate 0" \
+		"Cannot allocate memory 0" "${err8k##*: } $(attr $S/initstate)"
+	check "rzram: disksize 2M then works, reset" eval "attr_write 2M $S/disksize && attr_write 1 $S/reset"
+else
+	ktap_fail "rzram disksize 2M with kmalloc-8k failing (no failslab flag)"
+	ktap_fail "rzram: disksize 2M then works"
+fi
+echo N >$FI/failslab/cache-filter
+fi_on 0
+echo 11 >$FI/fail_page_alloc/min-order
 for d in rzram zram; do
 	run "$d.hotadd" hotadd /sys/class/$d-control $d $MAXN $HA_CAP
 	diag "$d hot_add: errno per N: $(results "$d.hotadd")"

@@ -780,6 +780,42 @@ static const char *w_check(int err, int injected)
 	return why;
 }
 
+/* make-it-fail through an fd opened beforehand (as rbhelper.c) */
+static int mif_fd = -1;
+
+static void make_it_fail(int on)
+{
+	if (mif_fd < 0) {
+		mif_fd = open("/proc/self/make-it-fail", O_WRONLY);
+		if (mif_fd < 0)
+			die("open /proc/self/make-it-fail");
+	}
+	for (int i = 0; i < 1000; i++)
+		if (pwrite(mif_fd, on ? "1" : "0", 1, 0) == 1)
+			return;
+	die("write /proc/self/make-it-fail");
+}
+
+/* ALL calls with every allocation failing (make-it-fail; the test sets
+ * probability 100 with task-filter) */
+static void w_allfail(int all)
+{
+	for (int i = 0; i < all; i++) {
+		w_prepare();
+		make_it_fail(1);
+		int e = w_call();
+
+		make_it_fail(0);
+		const char *why = w_check(e, 1);
+
+		if (!e)
+			why = why ? why : "the write succeeded with every allocation failing";
+		if (why)
+			stat_bad++;
+		printf("allfail %d ret=%s ok=%d why=%s\n", i + 1, ename(e), !why, why ? why : "-");
+	}
+}
+
 static void w_summary(void)
 {
 	printf("verified=%ld failed_writes=%ld\n", w_verified,
@@ -829,6 +865,13 @@ int main(int argc, char **argv)
 		if (pwrite(w_fd, w_img, NPG * PAGE, 0) != NPG * PAGE)
 			die("fill");
 		w_fw0 = getfield(g_sys, "io_stat", 2);
+		if (argc >= 8 && !strcmp(argv[7], "allfail")) {
+			setvbuf(stdout, NULL, _IOLBF, 0);
+			w_allfail(atoi(argv[5]));
+			w_summary();
+			printf("summary bad=%d\n", stat_bad);
+			return 0;
+		}
 		sweep(&(struct op){ w_prepare, w_call, w_check, w_summary }, atol(argv[5]),
 		      atol(argv[6]), margin);
 		return 0;
