@@ -146,7 +146,8 @@ same "the whole device reads back, pages written back before the failure include
 check_bd "bd_stat: each of the 80 pages read once more" "80 110 80"
 head -c $((10 * P)) /dev/urandom >"$TMP/new"
 check "rewrite pages 0-4 (written back before the failure) and 100-104" eval \
-	"put $TMP/new 0 && tail -c $((5 * P)) $TMP/new >$TMP/new2 && put $TMP/new2 100"
+	"head -c $((5 * P)) $TMP/new >$TMP/new1 && put $TMP/new1 0 &&
+	 tail -c $((5 * P)) $TMP/new >$TMP/new2 && put $TMP/new2 100"
 check_bd "5 blocks released (pages 100-104 were in memory)" "75 110 80"
 same "the device reads back after the rewrite"
 check_bd "bd_stat: 75 written-back pages read" "75 185 80"
@@ -154,6 +155,7 @@ check_wr "writeback huge: the 10 new pages" ok huge $S/writeback
 check_eq "bd_stat, writeback_limit" "85 185 90 940" "$(bd) $(limit)"
 same "the device reads back after the second writeback"
 check "reset" attr_write 1 $S/reset
+diag "A took $SECONDS s"
 
 # ---- B. read errors on exactly chosen blocks, rzram and zram -----------------
 # readerr DRV DM BASE WBCMD FIRSTBLOCK: B for one driver; sets FR_DELTA
@@ -202,6 +204,7 @@ readerr() {
 	check_eq "$drv: page 10 reads back right" "ok $(imgsum 10 1)" "$RD $RDSUM"
 	same "$drv: the whole device reads back right"
 	check "$drv: reset" attr_write 1 $S/reset
+	diag "B $drv done at $SECONDS s"
 }
 readerr rzram $DMR 0 page_indexes=0-63 0
 fr_rzram=$FR_DELTA fr_part=$FR_PART

@@ -5,65 +5,77 @@
  * into /tests/helpers/faults.
  *
  * Each sweep makes, for N = 1, 2, ..., MAXN, the Nth fault-injection point
- * (failslab or fail_page_alloc) of one system call of this thread fail
- * (/proc/self/task/TID/fail-nth, as rbhelper's failnth), checks the state
- * afterwards and stops at the first N that was never reached (the call
- * made fewer than N allocations).  Needs failslab and fail_page_alloc with
- * ignore-gfp-wait=N, verbose=0 and fail_page_alloc min-order=0 (rb.sh
- * fi_on 0).  One line per N:
+ * (failslab or fail_page_alloc, as the test configured them) of one system
+ * call of this thread fail (/proc/self/task/TID/fail-nth, as rbhelper's
+ * failnth), checks the state afterwards and stops at the first N that was
+ * never reached (the call made fewer than N allocations).  Needs
+ * ignore-gfp-wait=N and verbose=0 (rb.sh fi_on 0).  One line per N:
  *
- *	n=N ret=ok|ERRNO-NAME site=FRAME ... ok=1|0 why=TEXT
+ *	n=N ret=ok|ERRNO-NAME ok=1|0 why=TEXT
  *
- * ok=0 names the first broken rule in why=.  Last line "end n=N" (the
- * first N not reached) or "end n=none" (MAXN reached).
+ * ok=0 names the first broken rule in why=.  Then "end n=N" (the first N
+ * not reached, with the check of that call, which ran with no failure) or
+ * "end n=none" (MAXN reached), and
  *
- * Points whose failure the kernel itself reports with a stack dump
- * (kmem_cache_create: "kmem_cache_create(...) failed" and dump_stack;
- * vmalloc: warn_alloc) are not injected: each sweep first runs the call
- * once without injection while a kprobe on should_fail_ex records every
- * fault-injection point of this thread with its stack (tracefs instance
- * "faults_stk", set up by the test; see rzram_fault_mem.sh), and skips
- * the points under __kmem_cache_create_args (but not under its alias
- * lookup, sysfs_slab_alias, whose failure is silent: the cache is then
- * created afresh) or under __vmalloc_node_range_noprof (but not in the
- * bulk page allocator, whose failure is silent: vmalloc falls back to
- * single pages).  Such points print "n=N skip=kmem_cache_create|vmalloc
- * site=...".  Every injected run is traced too (without stacks, instance
- * "faults"): its points 1..N must match the profile's (same
- * fault_attr and size each), else the line says prefix=differs and the
- * profile is taken again.
+ *	summary injected=I failed=F absorbed=A not_injected=S bad=B
  *
- *   faults disksize SYSDIR DEV BACKING|none MAXN
+ * (F calls failed, A succeeded despite the failure, S points skipped, B
+ * steps broke a rule).
+ *
+ * Points whose failure the kernel itself reports with a stack dump are not
+ * injected: inside kmem_cache_create ("kmem_cache_create(NAME) failed with
+ * error -12" and dump_stack) except in its alias lookup (sysfs_slab_alias:
+ * a failure there is silent, the cache is created afresh), and inside
+ * vmalloc (warn_alloc) except in the bulk page allocator (silent: vmalloc
+ * falls back to single pages).  Before the sweep the call is made twice
+ * without injection while the kprobe events of the tracefs instance
+ * "faults" are armed (set up by the test): faults_fi at should_fail_ex
+ * (one event per point, with its fault_attr and size) and entry/return
+ * pairs faults_kc/kcr (__kmem_cache_create_args), faults_al/alr
+ * (sysfs_slab_alias), faults_vm/vmr (__vmalloc_node_range_noprof) and
+ * faults_bk/bkr (alloc_pages_bulk_noprof).  A point is noisy if it falls
+ * in such a region; the sweep skips every N within MARGIN (env
+ * FAULTS_MARGIN, default 4) of a noisy point of either profile (the
+ * sequences differ a little from one call to the next).  With CAP > 0 at
+ * most CAP of the other points are injected, every k-th.  The profiles
+ * print "profileK points=P in_kmem_cache_create=K in_vmalloc=V".
+ *
+ *   faults disksize SYSDIR DEV BACKING|none MAXN CAP
  *	The call: writing "1M" to SYSDIR/disksize (with BACKING written to
- *	SYSDIR/backing_dev first, unless "none").  Rules: a failed write
- *	leaves initstate 0 and disksize 0; then a write without injection
+ *	SYSDIR/backing_dev first, unless "none").  Rules: a failure is ENOMEM
+ *	and leaves initstate 0 and disksize 0; then a write without injection
  *	succeeds; either way the device then stores and reads back two pages
  *	(random, compressible) and, with BACKING, writes page 0 back
  *	(bd_count 1) and reads it back; reset leaves initstate 0.
  *
- *   faults backing SYSDIR DEV BACKING MAXN
- *	The call: writing BACKING to SYSDIR/backing_dev.  Rules: after a
- *	failure backing_dev reads "none" and a write without injection
- *	succeeds (the device was not left held); then disksize 1M, one page
- *	written back (bd_count 1) and read back; reset.
+ *   faults backing SYSDIR DEV BACKING MAXN CAP
+ *	The call: writing BACKING to SYSDIR/backing_dev.  Rules: a failure is
+ *	ENOMEM and leaves backing_dev "none", and a write without injection
+ *	succeeds (the device was not left held); backing_dev then reads
+ *	BACKING; reset leaves it "none".  Without injection (the profiles, the
+ *	last call) also: disksize 1M, one page written back (bd_count 1) and
+ *	read back.
  *
- *   faults hotadd CTLDIR PREFIX MAXN
- *	The call: reading CTLDIR/hot_add.  Rules: after a failure no new
- *	/sys/block/PREFIX<id> exists, and a read without injection returns
- *	the lowest free id; the new device takes disksize 1M and stores and
- *	reads back a page; hot_remove removes it (its /sys/block entry goes).
+ *   faults hotadd CTLDIR PREFIX MAXN CAP
+ *	The call: reading CTLDIR/hot_add.  Rules: a failure is ENOMEM and
+ *	leaves no new /sys/block/PREFIX<id>, and a read without injection then
+ *	returns the lowest free id; the new device takes disksize 1M, stores
+ *	and reads back two pages, resets; hot_remove removes it.
  *
- *   faults write DEV SYSDIR random|compressible MAXN
+ *   faults write DEV SYSDIR random|compressible MAXN CAP [allfail]
  *	DEV (initialised, at least 64 pages) is filled with 64 pages (kinds
- *	by page % 4: random, same-filled, zero, random), then for each N:
- *	page 5 becomes a same-filled page (freeing its object, so its size
- *	class may be empty), and the call is one 4 KiB O_DIRECT pwrite of a
- *	new page of the given kind (unique per N) at page 5.  Rules: a
+ *	by page % 4: random, same-filled, zero, random); for each N page 5
+ *	becomes a same-filled page (freeing its object, so its size class
+ *	may become empty), and the call is one 4 KiB O_DIRECT pwrite of a new
+ *	page of the given kind (different each time) at page 5.  Rules: a
  *	failure is EIO or ENOMEM; afterwards all 64 pages read back as
- *	expected (page 5: the new page if the write succeeded, the old one
- *	if it failed); io_stat's failed_writes counts the failures exactly;
- *	then the write without injection succeeds and all 64 pages read
- *	back.  Prints "verified=P" at the end: pages compared.
+ *	expected (page 5: the new page if the write succeeded, the old one if
+ *	it failed); io_stat's failed_writes counts the failed writes exactly;
+ *	after a failure the write succeeds without injection and all 64 pages
+ *	read back.  "verified=P failed_writes=F": pages compared.
+ *	With "allfail": no sweep; MAXN such writes with /proc/self/make-it-fail
+ *	set around the pwrite (the test sets probability 100 and task-filter,
+ *	so every allocation of the write fails); each must fail.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -359,6 +371,17 @@ static void sweep(const struct op *op, long maxn, long cap, int margin)
 		eligible += !skip[i];
 	}
 	long stride = cap > 0 && eligible > cap ? (eligible + cap - 1) / cap : 1;
+	long first_noisy = 0;
+
+	for (int i = 1; i <= npts && !first_noisy; i++)
+		if (skip[i])
+			first_noisy = i;
+	if (cap < 0) {
+		/* prefix mode: only the points before the first noisy one */
+		maxn = first_noisy ? first_noisy - 1 : maxn;
+		printf("prefix: points 1..%ld (the first noisy point, less the margin, is %ld)\n",
+		       maxn, first_noisy);
+	}
 
 	printf("profiles %s; points %d, not injected (noisy or within %d of one) %d, "
 	       "eligible %d, injecting every %ld%s\n",
@@ -396,7 +419,7 @@ static void sweep(const struct op *op, long maxn, long cap, int margin)
 			stat_bad++;
 		printf("n=%ld ret=%s ok=%d why=%s\n", n, ename(e), !why, why ? why : "-");
 	}
-	printf("end n=none\n");
+	printf(cap < 0 ? "end prefix n=%ld\n" : "end n=none\n", maxn);
 out:
 	if (op->summary)
 		op->summary();
