@@ -38,7 +38,9 @@
  * FAULTS_MARGIN, default 4) of a noisy point of either profile (the
  * sequences differ a little from one call to the next).  With CAP > 0 at
  * most CAP of the other points are injected, every k-th.  The profiles
- * print "profileK points=P in_kmem_cache_create=K in_vmalloc=V".
+ * print "profileK points=P in_kmem_cache_create=K in_vmalloc=V".  With
+ * CAP < 0 only the points before the first skipped one are injected
+ * (prefix mode; last line "end prefix n=K").
  *
  *   faults disksize SYSDIR DEV BACKING|none MAXN CAP
  *	The call: writing "1M" to SYSDIR/disksize (with BACKING written to
