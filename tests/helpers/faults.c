@@ -33,7 +33,9 @@
  * (one event per point, with its fault_attr and size) and entry/return
  * pairs faults_kc/kcr (__kmem_cache_create_args), faults_al/alr
  * (sysfs_slab_alias), faults_vm/vmr (__vmalloc_node_range_noprof) and
- * faults_bk/bkr (alloc_pages_bulk_noprof).  A point is noisy if it falls
+ * faults_bk/bkr (alloc_pages_bulk_noprof); only the events between the
+ * marks "faults-begin" and "faults-end" (trace_marker) count, not those of
+ * the writes that arm and disarm the kprobes.  A point is noisy if it falls
  * in such a region; the sweep skips every N within MARGIN (env
  * FAULTS_MARGIN, default 4) of a noisy point of either profile (the
  * sequences differ a little from one call to the next).  With CAP > 0 at
@@ -245,6 +247,16 @@ static void trace_on(void)
 	}
 }
 
+/* marks in the trace around the call: the writes that arm and disarm
+ * the kprobes allocate too, and those points are not the call's */
+static void trace_mark(const char *m)
+{
+	if (put(TRACE "faults/trace_marker", m)) {
+		errno = EIO;
+		die("write trace_marker");
+	}
+}
+
 static void trace_off(void)
 {
 	if (put(TRACE "faults/events/kprobes/enable", "0")) {
@@ -258,7 +270,7 @@ static void trace_read(struct trace *t)
 {
 	char line[1024];
 	FILE *f = fopen(TRACE "faults/trace", "r");
-	int kc = 0, al = 0, vm = 0, bk = 0;
+	int kc = 0, al = 0, vm = 0, bk = 0, in_call = 0;
 
 	if (!f)
 		die("read the trace");
@@ -266,9 +278,13 @@ static void trace_read(struct trace *t)
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#')
 			continue;
+		if (strstr(line, "tracing_mark_write: faults-begin"))
+			in_call = 1;
+		if (strstr(line, "tracing_mark_write: faults-end"))
+			in_call = 0;
 		char *ev = strstr(line, ": faults_");
 
-		if (!ev)
+		if (!ev || !in_call)
 			continue;
 		ev += 9;
 		/* the flags: the token after "] "; in_task() is false in hard
@@ -328,8 +344,10 @@ static void take_profile(const struct op *op, struct trace *t, const char *name)
 {
 	op->prepare();
 	trace_on();
+	trace_mark("faults-begin");
 	int e = op->call();
 
+	trace_mark("faults-end");
 	trace_off();
 	trace_read(t);
 	const char *why = op->check(e, 0);
