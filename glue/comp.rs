@@ -78,10 +78,39 @@ impl Zstd {
     }
 }
 
+/// A transform from `crypto_alloc_comp`, freed on drop: owned from the
+/// moment it is allocated, so no early return can leak it.
+///
+/// # Invariants
+///
+/// The pointer is a live transform, freed only by `Drop`.
+struct CryptoTfm(NonNull<ffi::CryptoComp>);
+
+impl CryptoTfm {
+    /// Allocates a transform for algorithm `name`.
+    fn new(name: &CStr) -> Result<Self> {
+        // SAFETY: `name` is NUL-terminated.
+        let tfm = unsafe { ffi::rzram_crypto_alloc_comp(name.as_char_ptr()) };
+        let tfm = kernel::error::from_err_ptr(tfm)?;
+        // INVARIANT: a pointer that is not an error is a new transform.
+        NonNull::new(tfm).map(Self).ok_or(ENOMEM)
+    }
+
+    fn as_ptr(&self) -> *mut ffi::CryptoComp {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for CryptoTfm {
+    fn drop(&mut self) {
+        // SAFETY: The transform is live (type invariant) and freed once.
+        unsafe { ffi::rzram_crypto_free_comp(self.0.as_ptr()) };
+    }
+}
+
 /// The algorithm behind one stream.
 enum Engine {
-    /// A live transform from `crypto_alloc_comp`, freed on drop.
-    Crypto(NonNull<ffi::CryptoComp>),
+    Crypto(CryptoTfm),
     Zstd(Zstd),
 }
 
@@ -91,15 +120,6 @@ struct Stream {
     /// Output buffer: compressed data may exceed a page before the
     /// algorithm gives up, so it is two pages, as in zram.
     buf: KVec<u8>,
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        if let Engine::Crypto(tfm) = self.engine {
-            // SAFETY: `tfm` is live (see `Engine::Crypto`) and freed once.
-            unsafe { ffi::rzram_crypto_free_comp(tfm.as_ptr()) };
-        }
-    }
 }
 
 /// A stream slot: `busy` guards `stream` against the one reentrancy
@@ -130,10 +150,7 @@ impl Compressor {
             let engine = if is_zstd(name) {
                 Engine::Zstd(Zstd::new()?)
             } else {
-                // SAFETY: `name` is NUL-terminated.
-                let tfm = unsafe { ffi::rzram_crypto_alloc_comp(name.as_char_ptr()) };
-                let tfm = kernel::error::from_err_ptr(tfm)?;
-                Engine::Crypto(NonNull::new(tfm).ok_or(ENOMEM)?)
+                Engine::Crypto(CryptoTfm::new(name)?)
             };
             let stream = Stream {
                 engine,
