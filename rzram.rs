@@ -530,13 +530,9 @@ impl Device {
         Ok(slot)
     }
 
-    /// Counts a failed request, as zram's `failed_reads`/`failed_writes`.
-    fn failed(&self, write: bool, e: Error) -> Error {
-        inc(if write {
-            &self.stats.failed_writes
-        } else {
-            &self.stats.failed_reads
-        });
+    /// Counts a failed write request, as zram's `failed_writes`.
+    fn failed_write(&self, e: Error) -> Error {
+        inc(&self.stats.failed_writes);
         e
     }
 
@@ -562,7 +558,7 @@ impl Device {
                     };
                     self.read_part_chained(store, p, seg, chain.as_mut())
                 };
-                r.map_err(|e| self.failed(false, e))?;
+                r?;
                 done += n;
                 // The block layer keeps the bio inside the disk's capacity:
                 // the sector does not wrap (it would in C, unsigned).
@@ -585,7 +581,7 @@ impl Device {
                 // The mapping is `len` bytes long, so the lookup succeeds.
                 let src = map.as_racy().sub(done, n).ok_or(EIO);
                 src.and_then(|src| self.write_part(store, index, off, src))
-                    .map_err(|e| self.failed(true, e))?;
+                    .map_err(|e| self.failed_write(e))?;
                 done += n;
                 sector = sector.wrapping_add((n >> SECTOR_SHIFT) as u64);
             }
@@ -672,7 +668,15 @@ impl DiskOps for Device {
             return;
         };
         let r = match op {
-            Op::Read => self.read_bio(&store, &mut bio),
+            Op::Read => {
+                let r = self.read_bio(&store, &mut bio);
+                // Counted once per bio: a chained child may have failed it
+                // first (and counted it, see `rzram_wb`).
+                if r.is_err() && bio.fail_first() {
+                    inc(&self.stats.failed_reads);
+                }
+                r
+            }
             Op::Write => self.write_bio(&store, &mut bio),
             Op::Discard | Op::WriteZeroes => {
                 self.discard(&store, &bio);
@@ -893,13 +897,15 @@ fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
 }
 
 fn io_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    // Reads failed by the backing device, counted where they complete.
+    let chained = dev.io.get().map_or(0, |st| rzram_wb::failed_reads(&st));
     let _cfg = dev.init.read();
     let s = &dev.stats;
     emit(
         buf,
         format_args!(
             "{:8} {:8} 0 {:8}\n",
-            s.failed_reads.load(Relaxed),
+            s.failed_reads.load(Relaxed) + chained,
             s.failed_writes.load(Relaxed),
             s.notify_free.load(Relaxed)
         ),

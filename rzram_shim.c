@@ -191,6 +191,9 @@ blk_opf_t rzram_opf_write(void) { return REQ_OP_WRITE | REQ_SYNC; }
 blk_opf_t rzram_opf_read(void);
 blk_opf_t rzram_opf_read(void) { return REQ_OP_READ; }
 
+blk_status_t rzram_blk_sts_ioerr(void);
+blk_status_t rzram_blk_sts_ioerr(void) { return BLK_STS_IOERR; }
+
 blk_status_t rzram_bio_status(const struct bio *bio);
 blk_status_t rzram_bio_status(const struct bio *bio) { return bio->bi_status; }
 

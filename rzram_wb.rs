@@ -166,6 +166,14 @@ impl Drop for Running<'_> {
     }
 }
 
+/// Read requests that a chained read of the backing device failed.
+pub(crate) fn failed_reads(store: &Store) -> u64 {
+    store
+        .wb
+        .as_ref()
+        .map_or(0, |wb| wb.blocks().failed_reads.load(Relaxed))
+}
+
 /// Releases backing block `block` of a slot being freed (slot locked).
 pub(crate) fn free_block(store: &Store, block: u64) {
     if let Some(wb) = store.wb.as_ref() {

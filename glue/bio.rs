@@ -7,6 +7,7 @@
 use super::{ffi, racy::Racy};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::{bindings, error::Result};
 
 /// The operation a bio asks for.
@@ -109,6 +110,19 @@ impl Bio {
     }
 
     /// Completes the bio: successfully for `Ok`, with an I/O error otherwise.
+    /// Records an I/O error as the bio's status unless it has one already
+    /// (a chained child may have failed it); `true` if this was the first.
+    pub(crate) fn fail_first(&self) -> bool {
+        // SAFETY: The bio is live (type invariant).  Its status is a byte
+        // that completing children of ours write concurrently, by the same
+        // compare-and-exchange (see `glue::readback`).
+        let st = unsafe { AtomicU8::from_ptr(&raw mut (*self.raw()).bi_status) };
+        // SAFETY: Returns a constant.
+        let ioerr = unsafe { ffi::rzram_blk_sts_ioerr() };
+        st.compare_exchange(0, ioerr, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+
     pub(crate) fn end(self, result: Result) {
         let ptr = self.raw();
         core::mem::forget(self);

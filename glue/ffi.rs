@@ -214,6 +214,7 @@ extern "C" {
     pub(crate) fn rzram_opf_write() -> bindings::blk_opf_t;
     pub(crate) fn rzram_opf_read() -> bindings::blk_opf_t;
     pub(crate) fn rzram_bio_status(bio: *const bindings::bio) -> u8;
+    pub(crate) fn rzram_blk_sts_ioerr() -> u8;
     pub(crate) fn rzram_blk_status_to_errno(status: u8) -> i32;
 }
 

@@ -45,6 +45,10 @@ pub(crate) trait ReadDone: Sync {
     /// Runs in the bio's completion context, possibly in interrupt
     /// context: it must not sleep.
     fn read_done(&self, first: u64, n: u32);
+
+    /// A child failed, and its error is the first of its parent bio (so a
+    /// failed parent is reported once).  May run in interrupt context.
+    fn read_failed(&self);
 }
 
 /// Per child bio, in the bio_set's front pad, just before the bio.
@@ -388,7 +392,12 @@ unsafe extern "C" fn child_end_io<T: ReadDone>(bio: *mut bindings::bio) {
     unsafe {
         if status != 0 {
             let st = AtomicU8::from_ptr(&raw mut (*ctx.parent).bi_status);
-            let _ = st.compare_exchange(0, status, Ordering::Relaxed, Ordering::Relaxed);
+            if st
+                .compare_exchange(0, status, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                inner.target.read_failed();
+            }
         }
         bindings::bio_endio(ctx.parent);
     }

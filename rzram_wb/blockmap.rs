@@ -36,6 +36,9 @@ pub(crate) struct BlockMap {
     nr: u64,
     /// Blocks in use (`bd_count`).
     used: AtomicU64,
+    /// Read requests failed by a chained read of this device (part of
+    /// io_stat's `failed_reads`).
+    pub(super) failed_reads: AtomicU64,
     /// Where the next search starts, so consecutive batches get
     /// consecutive blocks.
     cursor: Pin<KBox<SpinLock<u64>>>,
@@ -59,6 +62,7 @@ impl BlockMap {
             readers,
             nr,
             used: AtomicU64::new(0),
+            failed_reads: AtomicU64::new(0),
             cursor: KBox::pin_init(new_spinlock!(0, "rzram:blocks"), GFP_KERNEL)?,
         })
     }
@@ -179,5 +183,9 @@ impl ReadDone for BlockMap {
         for b in first..first.saturating_add(u64::from(n)) {
             self.unpin(b);
         }
+    }
+
+    fn read_failed(&self) {
+        self.failed_reads.fetch_add(1, Relaxed);
     }
 }

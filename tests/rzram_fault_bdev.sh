@@ -35,13 +35,13 @@
 #    segments).  A 4 KiB O_DIRECT read of each of those pages fails with
 #    EIO, and so does a 64 KiB read of pages 0-15; every other page reads
 #    back right; the pages stay written back (bd_count 64).  io_stat's
-#    failed_reads after these 4 failed reads: the same count in rzram and
-#    zram (both printed; neither driver counts an error that the backing
-#    device returns to a chained read: they count only errors they return
-#    themselves).  rzram only: a read of page 10 into a misaligned buffer
-#    (partial-page pieces) fails with EIO too, and changes failed_reads
-#    as a whole-page read does.  Once the table is all linear again the
-#    pages read back right.
+#    failed_reads: rzram counts each of the 4 failed reads once (+4; the
+#    64 KiB one fails two pages, in one child bio or two); zram 6.12
+#    counts only errors it returns itself, not one a chained child read
+#    brings back, so it shows +0 (printed, a listed difference: README).
+#    rzram only: a read of page 10 into a misaligned buffer (partial-page
+#    pieces, two of them) fails with EIO too, and counts once (+1).  Once
+#    the table is all linear again the pages read back right.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/rb.sh"
 ktap_plan 73
@@ -210,8 +210,8 @@ readerr rzram $DMR 0 page_indexes=0-63 0
 fr_rzram=$FR_DELTA fr_part=$FR_PART
 readerr zram $DMZ $ZBASE huge 1
 fr_zram=$FR_DELTA
-check_eq "failed_reads after the same 4 failed reads: rzram as zram" "$fr_zram" "$fr_rzram"
-check_eq "rzram: a failed partial-page read counts in failed_reads as a whole-page one" \
-	"$((fr_rzram / 4))" "$fr_part"
+diag "zram 6.12: failed_reads +$fr_zram after the same 4 failed reads (it does not count chained read errors)"
+check_eq "rzram: failed_reads counts each of the 4 failed reads once" 4 "$fr_rzram"
+check_eq "rzram: a failed partial-page read counts once" 1 "$fr_part"
 check "dmsetup remove" eval "dmsetup remove $DMR && dmsetup remove $DMZ"
 ktap_finish
