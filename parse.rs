@@ -11,31 +11,20 @@ use kernel::prelude::*;
 /// base)`: base 0 means auto (`0x` hex, leading `0` octal, else decimal).
 /// Returns the value and the unparsed rest; `None` if no digit was read.
 fn strtoull(s: &[u8], base: u32) -> Option<(u64, &[u8])> {
-    let b = s;
-    let (base, mut i) = match base {
-        0 if b.len() >= 2
-            && b[0] == b'0'
-            && (b[1] | 0x20) == b'x'
-            && b.get(2).is_some_and(|c| c.is_ascii_hexdigit()) =>
-        {
-            (16, 2)
-        }
-        0 if b.first() == Some(&b'0') => (8, 0),
-        0 => (10, 0),
-        16 if b.len() >= 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' => (16, 2),
-        base => (base, 0),
-    };
-    let start = i;
-    let mut v: u64 = 0;
-    while let Some(d) = b.get(i).and_then(|c| digit(*c, base)) {
-        // simple_strtoull wraps silently; kstrto* reject overflow (below).
-        v = v.wrapping_mul(base as u64).wrapping_add(d as u64);
-        i += 1;
-    }
-    if i == start {
+    let (radix, digits) = fixup_radix(s, base);
+    let n = digits
+        .iter()
+        .take_while(|c| digit(**c, radix).is_some())
+        .count();
+    if n == 0 {
         return None;
     }
-    Some((v, s.get(i..)?))
+    // simple_strtoull wraps silently; kstrto* reject overflow.
+    let v = digits.iter().take(n).fold(0u64, |v, c| {
+        let d = digit(*c, radix).unwrap_or(0);
+        v.wrapping_mul(u64::from(radix)).wrapping_add(u64::from(d))
+    });
+    Some((v, digits.get(n..)?))
 }
 
 /// The value of ASCII digit `c` in `radix`, as the kernel's `_parse_integer`
@@ -56,9 +45,9 @@ fn digit(c: u8, radix: u32) -> Option<u32> {
 
 /// `memparse`: a number with an optional K, M, G, T, P or E suffix (any
 /// case).  Trailing text after the suffix is ignored, as in C.  `None` when
-/// no number could be read.
+/// nothing was consumed; as in C, a bare suffix (no digits) is 0.
 pub(crate) fn memparse(s: &[u8]) -> Option<u64> {
-    let (v, rest) = strtoull(s, 0)?;
+    let (v, rest) = strtoull(s, 0).unwrap_or((0, s));
     let shift = match rest.first().map(|c| c.to_ascii_uppercase()) {
         Some(b'E') => 60,
         Some(b'P') => 50,
@@ -66,33 +55,52 @@ pub(crate) fn memparse(s: &[u8]) -> Option<u64> {
         Some(b'G') => 30,
         Some(b'M') => 20,
         Some(b'K') => 10,
+        // No digit and no suffix: C's `endptr == buf`.
+        _ if rest.len() == s.len() => return None,
         _ => 0,
     };
     Some(v.wrapping_shl(shift))
 }
 
-/// `kstrtoull(s, base)`: the whole string must be a number that fits.
+/// The radix and digits of `s` for `kstrto*(s, base)`, as the kernel's
+/// `_parse_integer_fixup_radix`: base 0 reads `0x` + a hex digit as hex, a
+/// leading `0` as octal, else decimal; base 16 skips a `0x`.
+fn fixup_radix(s: &[u8], base: u32) -> (u32, &[u8]) {
+    let hex_prefix = s.len() >= 2 && s[0] == b'0' && (s[1] | 0x20) == b'x';
+    match base {
+        0 if hex_prefix && s.get(2).is_some_and(|c| c.is_ascii_hexdigit()) => {
+            (16, s.get(2..).unwrap_or_default())
+        }
+        0 if s.first() == Some(&b'0') => (8, s),
+        0 => (10, s),
+        16 if hex_prefix => (16, s.get(2..).unwrap_or_default()),
+        base => (base, s),
+    }
+}
+
+/// `kstrtoull(s, base)`: the whole string must be a number that fits.  As
+/// the kernel's `_kstrtoull`, an overflow is `ERANGE` before trailing text
+/// is looked at, then no digit or trailing text is `EINVAL`.  (The one
+/// newline the kernel also skips was removed with the input's.)
 pub(crate) fn kstrtoull(s: &[u8], base: u32) -> Result<u64> {
     let s = s.strip_prefix(b"+").unwrap_or(s);
-    let (_, rest) = strtoull(s, base).ok_or(EINVAL)?;
-    if !rest.is_empty() {
-        return Err(EINVAL);
+    let (radix, digits) = fixup_radix(s, base);
+    let (mut v, mut n, mut overflow) = (0u64, 0usize, false);
+    while let Some(d) = digits.get(n).and_then(|c| digit(*c, radix)) {
+        match v
+            .checked_mul(u64::from(radix))
+            .and_then(|v| v.checked_add(u64::from(d)))
+        {
+            Some(x) => v = x,
+            None => overflow = true,
+        }
+        n += 1;
     }
-    // Re-parse with overflow checks.
-    let b = s;
-    let (digits, radix) = match base {
-        0 | 16 if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' => (b.get(2..), 16),
-        0 if b.len() > 1 && b[0] == b'0' => (b.get(1..), 8),
-        0 => (Some(b), 10),
-        base => (Some(b), base),
-    };
-    let mut v: u64 = 0;
-    for c in digits.ok_or(EINVAL)? {
-        let d = u64::from(digit(*c, radix).ok_or(EINVAL)?);
-        v = v
-            .checked_mul(radix as u64)
-            .and_then(|v| v.checked_add(d))
-            .ok_or(ERANGE)?;
+    if overflow {
+        return Err(ERANGE);
+    }
+    if n == 0 || digits.len() != n {
+        return Err(EINVAL);
     }
     Ok(v)
 }

@@ -879,6 +879,8 @@ fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
         return Err(E2BIG);
     }
     let s = s.strip_suffix(b"\n").unwrap_or(s);
+    // zram then compares with `sysfs_streq`, which ignores one more.
+    let s = s.strip_suffix(b"\n").unwrap_or(s);
     let alg = ALGORITHMS
         .iter()
         .find(|a| a.as_bytes() == s && comp::available(a))
