@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hostile: exact single write(2) calls of arbitrary bytes to sysfs
+ * attributes, for tests/rzram_dev_hostile.sh.  Built statically by
+ * scripts/mkinitramfs.sh into /tests/helpers/hostile.
+ *
+ * A value is given in an escaped form, decoded here: \n \t \r \\ \0 (one
+ * NUL byte, never an octal escape) and \xHH (one byte); every other byte
+ * stands for itself.  Each write is one open(O_WRONLY), one write(2) of
+ * all the decoded bytes, one close(); its result is "ok" (the write
+ * returned the full length), "short:N" (it returned N), or the errno name
+ * of the failed open ("open:ENAME") or write ("ENAME").
+ *
+ *   hostile PATH ESCAPED
+ *	One write; prints the result.
+ *
+ *   hostile batch [-s] [-a DIR]
+ *	Reads cases from stdin, one a line: "ID ZPATH RPATH ESCAPED" (the
+ *	value is the rest of the line after the third space, so it may hold
+ *	spaces; a path "-" skips that side).  For each case it writes the
+ *	value to ZPATH, then to RPATH, and prints "ID ZRESULT RRESULT".
+ *	-s: stop right after the first write that succeeds ("ok"); a side
+ *	    not written is printed as "-" (so the caller can restore the
+ *	    state the accepted value changed before the next write).
+ *	-a DIR: each write is done by a child process, which stores its
+ *	    result in DIR/ID.z or DIR/ID.r (written to a temporary name, then
+ *	    renamed); the parent waits until the child has exited, or until it
+ *	    has been in state D (uninterruptible sleep) for 300 ms without a
+ *	    break, and then prints the result, or "blocked" and goes on
+ *	    without it (the caller collects DIR/ID.* later).  For writes that
+ *	    may wait for something the caller releases afterwards (a
+ *	    suspended backing device).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <limits.h>
+#include <unistd.h>
+
+static const char *errname(int e)
+{
+	static char buf[16];
+
+	switch (e) {
+#define E(x) case x: return #x
+	E(EPERM); E(ENOENT); E(ESRCH); E(EINTR); E(EIO); E(ENXIO); E(E2BIG);
+	E(ENOEXEC); E(EBADF); E(ECHILD); E(EAGAIN); E(ENOMEM); E(EACCES);
+	E(EFAULT); E(ENOTBLK); E(EBUSY); E(EEXIST); E(EXDEV); E(ENODEV);
+	E(ENOTDIR); E(EISDIR); E(EINVAL); E(ENFILE); E(EMFILE); E(ENOTTY);
+	E(ETXTBSY); E(EFBIG); E(ENOSPC); E(ESPIPE); E(EROFS); E(EMLINK);
+	E(EPIPE); E(EDOM); E(ERANGE); E(EDEADLK); E(ENAMETOOLONG); E(ENOLCK);
+	E(ENOSYS); E(ENOTEMPTY); E(ELOOP); E(ENODATA); E(EOVERFLOW);
+	E(EILSEQ); E(EOPNOTSUPP); E(ETIMEDOUT); E(EALREADY); E(ECANCELED);
+#undef E
+	}
+	snprintf(buf, sizeof(buf), "E%d", e);
+	return buf;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* decode the escaped form of src into out; returns the length */
+static size_t decode(const char *src, char *out)
+{
+	size_t n = 0;
+
+	while (*src) {
+		if (*src != '\\') {
+			out[n++] = *src++;
+			continue;
+		}
+		src++;
+		switch (*src) {
+		case 'n': out[n++] = '\n'; src++; break;
+		case 't': out[n++] = '\t'; src++; break;
+		case 'r': out[n++] = '\r'; src++; break;
+		case '0': out[n++] = '\0'; src++; break;
+		case '\\': out[n++] = '\\'; src++; break;
+		case 'x':
+			if (hexval(src[1]) >= 0 && hexval(src[2]) >= 0) {
+				out[n++] = hexval(src[1]) << 4 | hexval(src[2]);
+				src += 3;
+				break;
+			}
+			/* fall through */
+		default:
+			fprintf(stderr, "hostile: bad escape \\%c\n", *src);
+			exit(2);
+		}
+	}
+	return n;
+}
+
+/* one open + write(2) + close; the result text in res */
+static void do_write(const char *path, const char *val, size_t len, char *res,
+		     size_t rlen)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t r;
+
+	if (fd < 0) {
+		snprintf(res, rlen, "open:%s", errname(errno));
+		return;
+	}
+	r = write(fd, val, len);
+	if (r < 0)
+		snprintf(res, rlen, "%s", errname(errno));
+	else if ((size_t)r != len)
+		snprintf(res, rlen, "short:%zd", r);
+	else
+		snprintf(res, rlen, "ok");
+	close(fd);
+}
+
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static void msleep(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* the write in a child that leaves its result in dir/id.side */
+static void do_write_async(const char *dir, const char *id, char side,
+			   const char *path, const char *val, size_t len,
+			   char *res, size_t rlen)
+{
+	char fin[PATH_MAX], tmp[PATH_MAX + 8];
+	pid_t pid;
+	int status, dms = 0;
+
+	if (strlen(dir) + strlen(id) + 8 > sizeof(fin)) {
+		snprintf(res, rlen, "longname");
+		return;
+	}
+	strcpy(fin, dir);
+	strcat(fin, "/");
+	strcat(fin, id);
+	strcat(fin, side == 'z' ? ".z" : ".r");
+	strcpy(tmp, fin);
+	strcat(tmp, ".tmp");
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(res, rlen, "fork:%s", errname(errno));
+		return;
+	}
+	if (pid == 0) {
+		char r[64];
+		FILE *f;
+
+		do_write(path, val, len, r, sizeof(r));
+		f = fopen(tmp, "w");
+		if (!f)
+			_exit(1);
+		fprintf(f, "%s\n", r);
+		if (fclose(f) || rename(tmp, fin))
+			_exit(1);
+		_exit(0);
+	}
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid) {
+			FILE *f = fopen(fin, "r");
+
+			if (!f || !fgets(res, rlen, f)) {
+				snprintf(res, rlen, "lost");
+			} else {
+				res[strcspn(res, "\n")] = 0;
+			}
+			if (f)
+				fclose(f);
+			return;
+		}
+		if (proc_state(pid) == 'D')
+			dms += 5;
+		else
+			dms = 0;
+		if (dms >= 300) {
+			snprintf(res, rlen, "blocked");
+			return;
+		}
+		msleep(5);
+	}
+}
+
+static int batch(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int stop = 0, opt;
+	static char line[16384], val[16384];
+
+	optind = 2;
+	while ((opt = getopt(argc, argv, "sa:")) != -1) {
+		if (opt == 's')
+			stop = 1;
+		else if (opt == 'a')
+			dir = optarg;
+		else
+			return 2;
+	}
+	while (fgets(line, sizeof(line), stdin)) {
+		char *id, *zp, *rp, *esc;
+		char res[2][64];
+		size_t len;
+		int i, done = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		/* "ID ZPATH RPATH VALUE": single spaces; VALUE may be empty */
+		id = line;
+		zp = strchr(id, ' ');
+		rp = zp ? strchr(zp + 1, ' ') : NULL;
+		if (!zp || !rp) {
+			fprintf(stderr, "hostile: bad case line\n");
+			return 2;
+		}
+		*zp++ = 0;
+		*rp++ = 0;
+		esc = strchr(rp, ' ');
+		if (esc)
+			*esc++ = 0;
+		else
+			esc = "";
+		len = decode(esc, val);
+		for (i = 0; i < 2; i++) {
+			const char *p = i ? rp : zp;
+
+			strcpy(res[i], "-");
+			if (done || !strcmp(p, "-"))
+				continue;
+			if (dir)
+				do_write_async(dir, id, i ? 'r' : 'z', p, val, len,
+					       res[i], sizeof(res[i]));
+			else
+				do_write(p, val, len, res[i], sizeof(res[i]));
+			if (stop && !strcmp(res[i], "ok"))
+				done = 1;
+		}
+		printf("%s %s %s\n", id, res[0], res[1]);
+		fflush(stdout);
+		if (done)
+			break;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static char val[16384];
+	char res[64];
+	size_t len;
+
+	if (argc >= 2 && !strcmp(argv[1], "batch"))
+		return batch(argc, argv);
+	if (argc != 3) {
+		fprintf(stderr, "usage: hostile PATH ESCAPED | hostile batch [-s] [-a DIR]\n");
+		return 2;
+	}
+	if (strlen(argv[2]) >= sizeof(val))
+		return 2;
+	len = decode(argv[2], val);
+	do_write(argv[1], val, len, res, sizeof(res));
+	printf("%s\n", res);
+	return 0;
+}
