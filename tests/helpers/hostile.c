@@ -14,14 +14,20 @@
  *   hostile PATH ESCAPED
  *	One write; prints the result.
  *
- *   hostile batch [-s] [-a DIR]
+ *   hostile batch [-R ZSCRIPT,RSCRIPT] [-a DIR]
  *	Reads cases from stdin, one a line: "ID ZPATH RPATH ESCAPED" (the
  *	value is the rest of the line after the third space, so it may hold
  *	spaces; a path "-" skips that side).  For each case it writes the
- *	value to ZPATH, then to RPATH, and prints "ID ZRESULT RRESULT".
- *	-s: stop right after the first write that succeeds ("ok"); a side
- *	    not written is printed as "-" (so the caller can restore the
- *	    state the accepted value changed before the next write).
+ *	value to ZPATH, then to RPATH, and prints "ID ZRESULT RRESULT ZREST
+ *	RREST".
+ *	-R: restore scripts for the two sides ("-": none).  When a side
+ *	    accepts a non-empty value ("ok"), its script is run right away,
+ *	    before the next write (so zram's accepting a value cannot change
+ *	    what rzram's write of it meets); REST is then "R", or "Rfail:N"
+ *	    if its line N failed; else "-".  A script has one action a line:
+ *	      w PATH ESCAPED   one write of the value to PATH, must succeed
+ *	      r PATH           read PATH (e.g. hot_add), must succeed
+ *	      c FILE DEV       copy FILE onto the start of DEV (O_DIRECT)
  *	-a DIR: each write is done by a child process, which stores its
  *	    result in DIR/ID.z or DIR/ID.r (written to a temporary name, then
  *	    renamed); the parent waits until the child has exited, or until it
@@ -218,26 +224,106 @@ static void do_write_async(const char *dir, const char *id, char side,
 	}
 }
 
+/* c FILE DEV: copy FILE onto DEV with O_DIRECT, 1 MiB at a time */
+static int copy_direct(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_DIRECT);
+	void *buf = NULL;
+	ssize_t n;
+	int ret = -1;
+
+	if (in < 0 || out < 0 || posix_memalign(&buf, 4096, 1 << 20))
+		goto out;
+	while ((n = read(in, buf, 1 << 20)) > 0)
+		if (write(out, buf, n) != n)
+			goto out;
+	ret = n < 0 ? -1 : 0;
+out:
+	free(buf);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ret;
+}
+
+/* run restore script FILE; 0 or the number of the line that failed */
+static int run_script(const char *file)
+{
+	static char line[16384], val[16384];
+	FILE *f = fopen(file, "r");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *a, *b, res[64];
+
+		n++;
+		line[strcspn(line, "\n")] = 0;
+		a = strchr(line, ' ');
+		if (!a)
+			goto fail;
+		*a++ = 0;
+		b = strchr(a, ' ');
+		if (b)
+			*b++ = 0;
+		if (!strcmp(line, "w") && b) {
+			size_t len = decode(b, val);
+
+			do_write(a, val, len, res, sizeof(res));
+			if (strcmp(res, "ok"))
+				goto fail;
+		} else if (!strcmp(line, "r")) {
+			int fd = open(a, O_RDONLY);
+			ssize_t r = fd < 0 ? -1 : read(fd, val, sizeof(val));
+
+			if (fd >= 0)
+				close(fd);
+			if (r < 0)
+				goto fail;
+		} else if (!strcmp(line, "c") && b) {
+			if (copy_direct(a, b))
+				goto fail;
+		} else {
+			goto fail;
+		}
+	}
+	fclose(f);
+	return 0;
+fail:
+	fclose(f);
+	return n;
+}
+
 static int batch(int argc, char **argv)
 {
 	const char *dir = NULL;
-	int stop = 0, opt;
+	char *script[2] = { NULL, NULL };
+	int opt;
 	static char line[16384], val[16384];
 
 	optind = 2;
-	while ((opt = getopt(argc, argv, "sa:")) != -1) {
-		if (opt == 's')
-			stop = 1;
-		else if (opt == 'a')
+	while ((opt = getopt(argc, argv, "R:a:")) != -1) {
+		if (opt == 'R') {
+			char *c = strchr(optarg, ',');
+
+			if (!c)
+				return 2;
+			*c = 0;
+			script[0] = strcmp(optarg, "-") ? optarg : NULL;
+			script[1] = strcmp(c + 1, "-") ? c + 1 : NULL;
+		} else if (opt == 'a') {
 			dir = optarg;
-		else
+		} else {
 			return 2;
+		}
 	}
 	while (fgets(line, sizeof(line), stdin)) {
 		char *id, *zp, *rp, *esc;
-		char res[2][64];
+		char res[2][64], rest[2][32];
 		size_t len;
-		int i, done = 0;
+		int i;
 
 		line[strcspn(line, "\n")] = 0;
 		/* "ID ZPATH RPATH VALUE": single spaces; VALUE may be empty */
@@ -260,20 +346,25 @@ static int batch(int argc, char **argv)
 			const char *p = i ? rp : zp;
 
 			strcpy(res[i], "-");
-			if (done || !strcmp(p, "-"))
+			strcpy(rest[i], "-");
+			if (!strcmp(p, "-"))
 				continue;
 			if (dir)
 				do_write_async(dir, id, i ? 'r' : 'z', p, val, len,
 					       res[i], sizeof(res[i]));
 			else
 				do_write(p, val, len, res[i], sizeof(res[i]));
-			if (stop && !strcmp(res[i], "ok"))
-				done = 1;
+			if (script[i] && len && !strcmp(res[i], "ok")) {
+				int f = run_script(script[i]);
+
+				if (f)
+					snprintf(rest[i], sizeof(rest[i]), "Rfail:%d", f);
+				else
+					strcpy(rest[i], "R");
+			}
 		}
-		printf("%s %s %s\n", id, res[0], res[1]);
+		printf("%s %s %s %s %s\n", id, res[0], res[1], rest[0], rest[1]);
 		fflush(stdout);
-		if (done)
-			break;
 	}
 	return 0;
 }
@@ -287,7 +378,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "batch"))
 		return batch(argc, argv);
 	if (argc != 3) {
-		fprintf(stderr, "usage: hostile PATH ESCAPED | hostile batch [-s] [-a DIR]\n");
+		fprintf(stderr, "usage: hostile PATH ESCAPED | hostile batch [-R ZS,RS] [-a DIR]\n");
 		return 2;
 	}
 	if (strlen(argv[2]) >= sizeof(val))
