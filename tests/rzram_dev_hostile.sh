@@ -553,7 +553,7 @@ for st in $STATES; do
 		dd if=$TMP/new of=${DEVN[r]} bs=1M oflag=direct status=none &&
 		dmsetup suspend ${DMN[z]} && dmsetup suspend ${DMN[r]}" || ktap_abort "cannot set up $st"
 	QUEUED=
-	(sleep 200; echo watchdog >"$TMP/watchdog"; dmsetup resume ${DMN[z]}; dmsetup resume ${DMN[r]}) \
+	(sleep 600; echo watchdog >"$TMP/watchdog"; dmsetup resume ${DMN[z]}; dmsetup resume ${DMN[r]}) \
 		</dev/null >/dev/null 2>&1 &
 	WD=$!
 	BD0z=$(field 1 ${SYS[z]}/bd_stat)

@@ -28,12 +28,13 @@
  *	      w PATH ESCAPED   one write of the value to PATH, must succeed
  *	      r PATH           read PATH (e.g. hot_add), must succeed
  *	      c FILE DEV       copy FILE onto the start of DEV (O_DIRECT)
- *	-a DIR: each write is done by a child process, which stores its
- *	    result in DIR/ID.z or DIR/ID.r (written to a temporary name, then
- *	    renamed); the parent waits until the child has exited, or until it
- *	    has been in state D (uninterruptible sleep) for 300 ms without a
- *	    break, and then prints the result, or "blocked" and goes on
- *	    without it (the caller collects DIR/ID.* later).  For writes that
+ *	-a DIR: each write is done by a child process, which sends its
+ *	    result back through a pipe and also stores it in DIR/ID.z or
+ *	    DIR/ID.r (written to a temporary name, then renamed); the parent
+ *	    waits for the result, or until the child has been in state D
+ *	    (uninterruptible sleep) for 300 ms without a break, and then
+ *	    prints the result, or "blocked" and goes on without it (the
+ *	    caller collects DIR/ID.* later).  For writes that
  *	    may wait for something the caller releases afterwards (a
  *	    suspended backing device).
  */
@@ -47,6 +48,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 static const char *errname(int e)
@@ -152,21 +155,27 @@ static char proc_state(pid_t pid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
-static void msleep(long ms)
+static long now_ms(void)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts;
 
-	nanosleep(&ts, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* the write in a child that leaves its result in dir/id.side */
+/*
+ * The write in a child, which sends its result through a pipe and leaves
+ * it in dir/id.side; the parent waits for the pipe, or until the child has
+ * been in state D for 300 ms without a break ("blocked").
+ */
 static void do_write_async(const char *dir, const char *id, char side,
 			   const char *path, const char *val, size_t len,
 			   char *res, size_t rlen)
 {
 	char fin[PATH_MAX], tmp[PATH_MAX + 8];
+	int p[2];
+	long d_since = -1;
 	pid_t pid;
-	int status, dms = 0;
 
 	if (strlen(dir) + strlen(id) + 8 > sizeof(fin)) {
 		snprintf(res, rlen, "longname");
@@ -178,50 +187,62 @@ static void do_write_async(const char *dir, const char *id, char side,
 	strcat(fin, side == 'z' ? ".z" : ".r");
 	strcpy(tmp, fin);
 	strcat(tmp, ".tmp");
+	if (pipe(p)) {
+		snprintf(res, rlen, "pipe:%s", errname(errno));
+		return;
+	}
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
 		snprintf(res, rlen, "fork:%s", errname(errno));
+		close(p[0]);
+		close(p[1]);
 		return;
 	}
 	if (pid == 0) {
 		char r[64];
 		FILE *f;
 
+		close(p[0]);
 		do_write(path, val, len, r, sizeof(r));
 		f = fopen(tmp, "w");
-		if (!f)
-			_exit(1);
-		fprintf(f, "%s\n", r);
-		if (fclose(f) || rename(tmp, fin))
+		if (f) {
+			fprintf(f, "%s\n", r);
+			if (!fclose(f))
+				rename(tmp, fin);
+		}
+		/* the parent may be gone (blocked write): no SIGPIPE */
+		signal(SIGPIPE, SIG_IGN);
+		if (write(p[1], r, strlen(r)) < 0)
 			_exit(1);
 		_exit(0);
 	}
+	close(p[1]);
 	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		int n = poll(&pfd, 1, 20);
 
-		if (w == pid) {
-			FILE *f = fopen(fin, "r");
+		if (n > 0) {
+			ssize_t r = read(p[0], res, rlen - 1);
 
-			if (!f || !fgets(res, rlen, f)) {
+			res[r > 0 ? r : 0] = 0;
+			if (r <= 0)
 				snprintf(res, rlen, "lost");
-			} else {
-				res[strcspn(res, "\n")] = 0;
-			}
-			if (f)
-				fclose(f);
+			waitpid(pid, NULL, 0);
+			close(p[0]);
 			return;
 		}
-		if (proc_state(pid) == 'D')
-			dms += 5;
-		else
-			dms = 0;
-		if (dms >= 300) {
-			snprintf(res, rlen, "blocked");
-			return;
+		if (proc_state(pid) == 'D') {
+			if (d_since < 0)
+				d_since = now_ms();
+			else if (now_ms() - d_since >= 300)
+				break;
+		} else {
+			d_since = -1;
 		}
-		msleep(5);
 	}
+	close(p[0]);
+	snprintf(res, rlen, "blocked");
 }
 
 /* c FILE DEV: copy FILE onto DEV with O_DIRECT, 1 MiB at a time */
