@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Parsers with the semantics of the kernel's `memparse` and `kstrto*`,
-//! which zram's sysfs attributes use.  Inputs arrive with at most one
-//! trailing newline already removed.
+//! which zram's sysfs attributes use.  Inputs are bytes, as C sees them:
+//! up to the first NUL, with at most one trailing newline already removed
+//! (see `glue::sysfs::store_input`).  They need not be UTF-8.
 
 use kernel::prelude::*;
 
 /// Parses the leading unsigned number of `s` like `simple_strtoull(s, &end,
 /// base)`: base 0 means auto (`0x` hex, leading `0` octal, else decimal).
 /// Returns the value and the unparsed rest; `None` if no digit was read.
-fn strtoull(s: &str, base: u32) -> Option<(u64, &str)> {
-    let b = s.as_bytes();
+fn strtoull(s: &[u8], base: u32) -> Option<(u64, &[u8])> {
+    let b = s;
     let (base, mut i) = match base {
         0 if b.len() >= 2
             && b[0] == b'0'
@@ -56,9 +57,9 @@ fn digit(c: u8, radix: u32) -> Option<u32> {
 /// `memparse`: a number with an optional K, M, G, T, P or E suffix (any
 /// case).  Trailing text after the suffix is ignored, as in C.  `None` when
 /// no number could be read.
-pub(crate) fn memparse(s: &str) -> Option<u64> {
+pub(crate) fn memparse(s: &[u8]) -> Option<u64> {
     let (v, rest) = strtoull(s, 0)?;
-    let shift = match rest.as_bytes().first().map(|c| c.to_ascii_uppercase()) {
+    let shift = match rest.first().map(|c| c.to_ascii_uppercase()) {
         Some(b'E') => 60,
         Some(b'P') => 50,
         Some(b'T') => 40,
@@ -71,14 +72,14 @@ pub(crate) fn memparse(s: &str) -> Option<u64> {
 }
 
 /// `kstrtoull(s, base)`: the whole string must be a number that fits.
-pub(crate) fn kstrtoull(s: &str, base: u32) -> Result<u64> {
-    let s = s.strip_prefix('+').unwrap_or(s);
+pub(crate) fn kstrtoull(s: &[u8], base: u32) -> Result<u64> {
+    let s = s.strip_prefix(b"+").unwrap_or(s);
     let (_, rest) = strtoull(s, base).ok_or(EINVAL)?;
     if !rest.is_empty() {
         return Err(EINVAL);
     }
     // Re-parse with overflow checks.
-    let b = s.as_bytes();
+    let b = s;
     let (digits, radix) = match base {
         0 | 16 if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' => (b.get(2..), 16),
         0 if b.len() > 1 && b[0] == b'0' => (b.get(1..), 8),
@@ -97,22 +98,32 @@ pub(crate) fn kstrtoull(s: &str, base: u32) -> Result<u64> {
 }
 
 /// `kstrtoint(s, 10)`: an optional sign, then a number that fits `i32`.
-pub(crate) fn kstrtoint(s: &str) -> Result<i32> {
-    let (neg, digits) = match s.strip_prefix('-') {
+pub(crate) fn kstrtoint(s: &[u8]) -> Result<i32> {
+    let (neg, digits) = match s.strip_prefix(b"-") {
         Some(d) => (true, d),
         None => (false, s),
     };
+    // As `kstrtoll`: only `kstrtoull` skips a `+`, so `-+1` is malformed.
+    if neg && digits.first() == Some(&b'+') {
+        return Err(EINVAL);
+    }
     let v = kstrtoull(digits, 10)?;
     let v = if neg { -(v as i128) } else { v as i128 };
     i32::try_from(v).map_err(|_| ERANGE)
 }
 
 /// `kstrtou16(s, 10)`.
-pub(crate) fn kstrtou16(s: &str) -> Result<u16> {
+pub(crate) fn kstrtou16(s: &[u8]) -> Result<u16> {
     u16::try_from(kstrtoull(s, 10)?).map_err(|_| ERANGE)
 }
 
 /// `sysfs_streq(a, b)` with `a` already stripped of one newline.
-pub(crate) fn streq(a: &str, b: &str) -> bool {
-    a == b
+pub(crate) fn streq(a: &[u8], b: &str) -> bool {
+    a == b.as_bytes()
+}
+
+/// The kernel's `isspace` (lib/ctype.c): ASCII space, `\t` to `\r`, and
+/// Latin-1's non-breaking space 0xA0.
+pub(crate) fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t'..=b'\r' | 0xa0)
 }

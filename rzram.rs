@@ -58,6 +58,7 @@ use glue::comp::{self, Compressor};
 use glue::disk::{Disk, DiskConfig, DiskOps, DiskRef, DiskVtable, Major, SECTOR_SHIFT};
 use glue::ioref::IoCell;
 use glue::page::{PageMut, PagePool};
+use glue::racy::Racy;
 use glue::rwsem::RwSem;
 use glue::sysfs::{disk_attrs, SysfsBuf};
 use glue::zsmalloc::{ZsGfp, ZsPool};
@@ -191,28 +192,30 @@ pub(crate) struct Device {
     /// `mem_limit` in pages, 0 for none.
     limit_pages: AtomicU64,
     pub(crate) stats: Stats,
-    /// Writeback limit and batch size.
+    /// Writeback limit and batch size, and whether a writeback runs.
     pub(crate) wb: rzram_wb::WbSettings,
-    /// Serialises writebacks; taken before `init`.
-    pub(crate) wb_lock: Pin<KBox<Mutex<()>>>,
+}
+
+/// What [`Device::claim`] found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// Unclaimed before: the caller claimed it.
+    New,
+    /// A reset or removal had claimed it.
+    Taken,
 }
 
 /// A page of `len` bytes all equal to one machine word, as
 /// `page_same_filled` checks.
-fn same_filled(page: &[u8]) -> Option<u64> {
-    let mut words = page.chunks_exact(8).map(|w| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(w);
-        u64::from_ne_bytes(b)
-    });
-    let first = words.next()?;
+fn same_filled(page: Racy<'_>) -> Option<u64> {
+    let n = page.len() / 8;
+    let first = page.word(0)?;
     // Check the last word first: most pages that are not same-filled
     // differ there, as zram notes.
-    let last = u64::from_ne_bytes(*page.last_chunk::<8>()?);
-    if last != first {
+    if page.word(n.checked_sub(1)?)? != first {
         return None;
     }
-    words.all(|w| w == first).then_some(first)
+    (1..n).all(|i| page.word(i) == Some(first)).then_some(first)
 }
 
 /// Fills `dst` with the repeated word `v`.
@@ -258,7 +261,6 @@ impl Device {
             limit_pages: AtomicU64::new(0),
             stats: Stats::default(),
             wb: rzram_wb::WbSettings::new(),
-            wb_lock: KBox::pin_init(new_mutex!((), "rzram:wb_lock"), GFP_KERNEL)?,
         })
     }
 
@@ -320,24 +322,39 @@ impl Device {
     }
 
     /// Stores a whole page at `index`, as `zram_write_page`.
-    fn write_page(&self, store: &Store, index: usize, src: &[u8]) -> Result {
+    fn write_page(&self, store: &Store, index: usize, src: Racy<'_>) -> Result {
         let (content, flags) = match same_filled(src) {
-            Some(v) => {
-                inc(&self.stats.same_pages);
-                (Content::Same(v), 0)
-            }
+            Some(v) => (Content::Same(v), 0),
             None => {
                 let (h, huge) = self.compress_store(store, src)?;
                 (Content::Zs(h), if huge { HUGE } else { 0 })
             }
         };
+        let mut slot = match store.slots.lock(index) {
+            Ok(slot) => slot,
+            Err(e) => {
+                // Not stored: the object goes back to the pool.
+                if let Content::Zs(h) = content {
+                    store.pool.free(h);
+                }
+                return Err(e);
+            }
+        };
+        // `free_slot` cleared every flag.
+        self.free_slot(store, &mut slot);
+        match &content {
+            Content::Same(_) => inc(&self.stats.same_pages),
+            Content::Zs(h) => {
+                self.stats
+                    .compr_data_size
+                    .fetch_add(h.size() as u64, Relaxed);
+            }
+            Content::Empty | Content::Wb(_) => {}
+        }
         if flags & HUGE != 0 {
             inc(&self.stats.huge_pages);
             inc(&self.stats.huge_pages_since);
         }
-        let mut slot = store.slots.lock(index)?;
-        // `free_slot` cleared every flag.
-        self.free_slot(store, &mut slot);
         slot.set_flags(flags);
         *slot.data() = content;
         slots::accessed(&mut slot, now_secs());
@@ -351,13 +368,21 @@ impl Device {
     fn compress_store(
         &self,
         store: &Store,
-        src: &[u8],
+        src: Racy<'_>,
     ) -> Result<(glue::zsmalloc::ZsHandle, bool)> {
         // Set when the fast allocation failed and a handle of this size was
         // allocated by the sleeping slow path.
         let mut prealloc: Option<glue::zsmalloc::ZsHandle> = None;
         loop {
-            let mut strm = store.comp.get()?;
+            let mut strm = match store.comp.get() {
+                Ok(strm) => strm,
+                Err(e) => {
+                    if let Some(h) = prealloc.take() {
+                        store.pool.free(h);
+                    }
+                    return Err(e);
+                }
+            };
             let out = strm.compress(src).inspect_err(|e| {
                 pr_err!("Compression failed! err={}\n", e.to_errno());
             });
@@ -372,7 +397,7 @@ impl Device {
                 }
             };
             let huge = out.len() >= store.huge_class_size;
-            let data = if huge { src } else { out };
+            let data = if huge { src } else { Racy::from_slice(out) };
             let h = match prealloc.take() {
                 Some(h) if h.size() == data.len() => h,
                 Some(h) => {
@@ -405,9 +430,6 @@ impl Device {
                 store.pool.free(h);
                 return Err(e);
             }
-            self.stats
-                .compr_data_size
-                .fetch_add(h.size() as u64, Relaxed);
             return Ok((h, huge));
         }
     }
@@ -471,7 +493,7 @@ impl Device {
 
     /// Writes `src` at byte `off` of page `index`; a partial page is merged
     /// with the old content in a bounce page.
-    fn write_part(&self, store: &Store, index: usize, off: usize, src: &[u8]) -> Result {
+    fn write_part(&self, store: &Store, index: usize, off: usize, src: Racy<'_>) -> Result {
         if src.len() == PAGE_SIZE {
             return self.write_page(store, index, src);
         }
@@ -481,8 +503,8 @@ impl Device {
         page.with_mut(|p| {
             // `write_bio` keeps `off + src.len()` within the page.
             let dst = p.get_mut(off..).and_then(|p| p.get_mut(..src.len()));
-            dst.ok_or(EIO)?.copy_from_slice(src);
-            self.write_page(store, index, p)
+            src.copy_to(dst.ok_or(EIO)?)?;
+            self.write_page(store, index, Racy::from_slice(p))
         })
     }
 
@@ -547,7 +569,7 @@ impl Device {
                 let (index, off) = page_of(sector);
                 let n = (len - done).min(PAGE_SIZE - off);
                 // The mapping is `len` bytes long, so the lookup succeeds.
-                let src = map.as_slice().get(done..done + n).ok_or(EIO);
+                let src = map.as_racy().sub(done, n).ok_or(EIO);
                 src.and_then(|src| self.write_part(store, index, off, src))
                     .map_err(|e| self.failed(true, e))?;
                 done += n;
@@ -602,15 +624,19 @@ impl Device {
         self.stats.clear();
     }
 
-    /// Tries to claim the device for reset or removal: fails with `EBUSY`
-    /// if it is open or already claimed.
-    fn claim(&self, disk: &DiskRef<'_>) -> Result {
+    /// Claims the device for reset or removal, so that it cannot be opened:
+    /// `EBUSY` if it is open.  Returns [`Claim::Taken`] if a reset or
+    /// removal had claimed it already (it stays claimed).
+    fn claim(&self, disk: &DiskRef<'_>) -> Result<Claim> {
         disk.with_open_lock(|openers| {
-            if openers > 0 || self.claim.load(Relaxed) {
+            if openers > 0 {
                 return Err(EBUSY);
             }
-            self.claim.store(true, Relaxed);
-            Ok(())
+            if self.claim.swap(true, Relaxed) {
+                Ok(Claim::Taken)
+            } else {
+                Ok(Claim::New)
+            }
         })
     }
 
@@ -681,7 +707,7 @@ fn disksize_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowR
     emit(buf, format_args!("{size}\n"))
 }
 
-fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
+fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let size = parse::memparse(s).unwrap_or(0);
     if size == 0 {
         return Err(EINVAL);
@@ -727,26 +753,36 @@ fn initstate_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Show
     emit(buf, format_args!("{}\n", init as u32))
 }
 
-fn reset_store(dev: &Device, disk: &DiskRef<'_>, s: &str) -> Result {
+fn reset_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     if parse::kstrtou16(s)? == 0 {
         return Err(EINVAL);
     }
     let _cfg_lock = dev.cfg_lock.lock();
-    dev.claim(disk)?;
-    // Make sure all pending I/O is finished.
-    let r = disk.sync();
+    if dev.claim(disk)? == Claim::Taken {
+        // A removal runs: it resets the device itself.
+        return Err(EBUSY);
+    }
+    // Make sure all pending I/O is finished.  As zram, a failure does not
+    // stop the reset: the data is being discarded anyway.
+    if let Err(e) = disk.sync() {
+        pr_warn!(
+            "reset: flushing {} failed: error {}\n",
+            disk.name(),
+            e.to_errno()
+        );
+    }
     dev.reset(disk);
     dev.unclaim(disk);
-    r
+    Ok(())
 }
 
-fn compact_store(dev: &Device, _: &DiskRef<'_>, _s: &str) -> Result {
+fn compact_store(dev: &Device, _: &DiskRef<'_>, _s: &[u8]) -> Result {
     let store = dev.io.get().ok_or(EINVAL)?;
     store.pool.compact();
     Ok(())
 }
 
-fn mem_limit_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+fn mem_limit_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     let limit = parse::memparse(s).ok_or(EINVAL)?;
     // zram takes `init_lock` exclusively here.  rzram does not: the value
     // is an atomic, and a pending writer would hold up every I/O (which
@@ -756,7 +792,7 @@ fn mem_limit_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     Ok(())
 }
 
-fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     if parse::kstrtoull(s, 10).map_err(|_| EINVAL)? != 0 {
         return Err(EINVAL);
     }
@@ -768,7 +804,7 @@ fn mem_used_max_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     Ok(())
 }
 
-fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     // `None`: mark everything ("all"); else pages not accessed since.
     let cutoff = if parse::streq(s, "all") {
         None
@@ -796,6 +832,16 @@ fn idle_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
     Ok(())
 }
 
+/// zram keeps this attribute for compatibility: streams are per CPU, so
+/// it shows the online CPUs, and a write is accepted and ignored.
+fn max_comp_streams_show(_: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    emit(buf, format_args!("{}\n", glue::online_cpus()))
+}
+
+fn max_comp_streams_store(_: &Device, _: &DiskRef<'_>, _s: &[u8]) -> Result {
+    Ok(())
+}
+
 fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
     let cur = dev.init.read().comp_alg;
     for alg in ALGORITHMS.iter().filter(|a| comp::available(a)) {
@@ -808,16 +854,16 @@ fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) ->
     emit(buf, format_args!("\n"))
 }
 
-fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     // zram measures the input as written, newline included (the attribute
     // is declared `keep_newline`), then ignores one trailing newline.
     if s.len() >= CRYPTO_MAX_ALG_NAME {
         return Err(E2BIG);
     }
-    let s = s.strip_suffix('\n').unwrap_or(s);
+    let s = s.strip_suffix(b"\n").unwrap_or(s);
     let alg = ALGORITHMS
         .iter()
-        .find(|a| a.to_str().is_ok_and(|a| a == s) && comp::available(a))
+        .find(|a| a.as_bytes() == s && comp::available(a))
         .ok_or(EINVAL)?;
     let _cfg_lock = dev.cfg_lock.lock();
     // Refuse under the shared lock: a writer queued behind a running
@@ -893,6 +939,7 @@ disk_attrs!(static RZRAM_ATTRS: Device = {
     "mem_limit" => (None, Some(mem_limit_store)),
     "mem_used_max" => (None, Some(mem_used_max_store)),
     "idle" => (None, Some(idle_store)),
+    "max_comp_streams" => (Some(max_comp_streams_show), Some(max_comp_streams_store)),
     "backing_dev" => (Some(rzram_wb::backing_dev_show), Some(rzram_wb::backing_dev_store)),
     "writeback" => (None, Some(rzram_wb::writeback_store)),
     "writeback_limit" => (
@@ -968,6 +1015,8 @@ impl Devices {
         let entry = self.list.get_mut(id).ok_or(ENODEV)?;
         let disk = entry.as_ref().ok_or(ENODEV)?;
         let d = disk.disk();
+        // Claimed already: a reset runs.  As `zram_remove`, go on: deleting
+        // the disk below waits for the reset's sysfs callback to return.
         disk.data().claim(&d)?;
         pr_info!("Removed device: {}\n", d.name());
         // Dropping the disk deletes it (waiting for sysfs callbacks and
@@ -993,7 +1042,7 @@ impl glue::class::ControlOps for Control {
         emit(buf, format_args!("{id}\n"))
     }
 
-    fn hot_remove(&self, s: &str) -> Result {
+    fn hot_remove(&self, s: &[u8]) -> Result {
         // zram: kstrtoint, EINVAL for a negative id, then ENODEV for any
         // id without a device.
         let id = parse::kstrtoint(s)?;

@@ -113,6 +113,9 @@ unsigned int rzram_get_cpu(void) { return get_cpu(); }
 void rzram_put_cpu(void);
 void rzram_put_cpu(void) { put_cpu(); }
 
+unsigned int rzram_num_online_cpus(void);
+unsigned int rzram_num_online_cpus(void) { return num_online_cpus(); }
+
 unsigned int rzram_nr_cpu_ids(void);
 unsigned int rzram_nr_cpu_ids(void) { return nr_cpu_ids; }
 
@@ -157,8 +160,11 @@ void rzram_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags) { spin_
 sector_t rzram_bdev_nr_sectors(struct block_device *bdev);
 sector_t rzram_bdev_nr_sectors(struct block_device *bdev) { return bdev_nr_sectors(bdev); }
 
-blk_mode_t rzram_blk_open_rw(void);
-blk_mode_t rzram_blk_open_rw(void) { return BLK_OPEN_READ | BLK_OPEN_WRITE; }
+void rzram_warn_leak(void);
+void rzram_warn_leak(void) { WARN_ON_ONCE(1); }
+
+bool rzram_file_is_blkdev(struct file *file);
+bool rzram_file_is_blkdev(struct file *file) { return S_ISBLK(file->f_mapping->host->i_mode); }
 
 blk_opf_t rzram_opf_write(void);
 blk_opf_t rzram_opf_write(void) { return REQ_OP_WRITE | REQ_SYNC; }

@@ -19,9 +19,10 @@
 //!
 //! # Locks
 //!
-//! - `Device::wb_lock` (a mutex) serialises writebacks of one device; it
-//!   is taken before the init lock (shared), then slot locks.  It is never
-//!   held with `Device::cfg_lock`.
+//! - One writeback per device at a time: a second one gets `EAGAIN`, as
+//!   zram's `pp_in_progress` (an atomic flag, [`WbSettings::begin`]; not a
+//!   lock, nothing waits for it).  A writeback holds the store's I/O
+//!   reference (see `rzram.rs`), then takes slot locks.
 //! - The block map's allocation spinlock is taken last, possibly under a
 //!   slot lock (see `blockmap`).
 //!
@@ -36,7 +37,7 @@
 use crate::glue::bdev::{BackingDev, WriteBios};
 use crate::glue::readback::{ReadSet, ReclaimWq};
 use crate::{Config, Store};
-use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use kernel::{prelude::*, str::CString};
 
 #[path = "rzram_wb/attrs.rs"]
@@ -106,6 +107,8 @@ impl WbStore {
 /// Writeback settings of a device (zram's `wb_limit_lock` fields are
 /// atomics here).
 pub(crate) struct WbSettings {
+    /// zram's `pp_in_progress`: set while a writeback runs.
+    busy: core::sync::atomic::AtomicBool,
     limit_enable: core::sync::atomic::AtomicBool,
     /// Budget in 4 KiB units.
     limit: core::sync::atomic::AtomicU64,
@@ -115,10 +118,21 @@ pub(crate) struct WbSettings {
 impl WbSettings {
     pub(crate) fn new() -> Self {
         Self {
+            busy: core::sync::atomic::AtomicBool::new(false),
             limit_enable: core::sync::atomic::AtomicBool::new(false),
             limit: core::sync::atomic::AtomicU64::new(0),
             batch_size: core::sync::atomic::AtomicU32::new(DEFAULT_BATCH_SIZE),
         }
+    }
+
+    /// Marks a writeback as running until the returned guard drops, or
+    /// `EAGAIN` if one already runs: as zram, writebacks of one device do
+    /// not queue up behind each other.
+    fn begin(&self) -> Result<Running<'_>> {
+        if self.busy.swap(true, Acquire) {
+            return Err(EAGAIN);
+        }
+        Ok(Running(&self.busy))
     }
 
     /// 4 KiB units per page.
@@ -139,6 +153,16 @@ impl WbSettings {
         if self.limit_enable.load(Relaxed) {
             self.limit.fetch_add(Self::UNITS, Relaxed);
         }
+    }
+}
+
+/// Proof that a writeback runs (see [`WbSettings::begin`]); dropping it
+/// ends the writeback, whatever way the store returns.
+struct Running<'a>(&'a core::sync::atomic::AtomicBool);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Release);
     }
 }
 

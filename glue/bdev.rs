@@ -22,31 +22,40 @@ use kernel::{
     types::Opaque,
 };
 
+/// An open file, released on drop.
+///
+/// # Invariants
+///
+/// The pointer is an open file that this value holds a reference to.
+struct File(NonNull<bindings::file>);
+
+impl Drop for File {
+    fn drop(&mut self) {
+        // SAFETY: The file is open and ours (type invariant); this drops
+        // our reference once.
+        unsafe { bindings::fput(self.0.as_ptr()) };
+    }
+}
+
 /// An exclusively opened block device.
 ///
 /// # Invariants
 ///
-/// `file` is a block device file from `bdev_file_open_by_path`, released
-/// on drop, and `bdev` is its block device.
+/// `file` is a block device file and `bdev` is its block device.
 struct BdevInner {
-    file: NonNull<bindings::file>,
+    /// Dropped after every use of `bdev`: no bio is in flight then (every
+    /// `Batch` and `ReadSet` holds an `Arc` to this, and waits for its bios
+    /// before dropping it).
+    _file: File,
     bdev: NonNull<bindings::block_device>,
     nr_pages: u64,
 }
 
-// SAFETY: An open block device may be used from any thread.
+// SAFETY: An open block device may be used from any thread, and a file
+// reference may be dropped from any thread.
 unsafe impl Send for BdevInner {}
 // SAFETY: As above; all uses go through thread-safe block layer calls.
 unsafe impl Sync for BdevInner {}
-
-impl Drop for BdevInner {
-    fn drop(&mut self) {
-        // SAFETY: `file` is open (type invariant) and released once; no bio
-        // is in flight (every `Batch` and `ReadSet` holds an `Arc` to us,
-        // and waits for its bios before dropping it).
-        unsafe { bindings::fput(self.file.as_ptr()) };
-    }
-}
 
 /// The backing device of an rzram device.
 #[derive(Clone)]
@@ -55,28 +64,30 @@ pub(crate) struct BackingDev {
 }
 
 impl BackingDev {
-    /// Opens the block device at `path` for reading and writing,
-    /// exclusively with `holder` as the holder.  `ENOTBLK` if `path` is
-    /// not a block device.
-    pub(crate) fn open<H: Sync>(path: &CStr, holder: &H) -> Result<Self> {
-        // SAFETY: `path` is NUL-terminated; `holder` is only compared by
-        // address by the block layer, and no holder ops are given.
-        let file = from_err_ptr(unsafe {
-            bindings::bdev_file_open_by_path(
-                path.as_char_ptr(),
-                ffi::rzram_blk_open_rw(),
-                (holder as *const H).cast_mut().cast(),
-                core::ptr::null(),
-            )
-        })?;
-        // SAFETY: `file` is a block device file we just opened.
-        let bdev = unsafe { bindings::file_bdev(file) };
+    /// Opens the block device at `path` as zram 6.12's `backing_dev_store`
+    /// does: `filp_open(path, O_RDWR | O_LARGEFILE | O_EXCL)`, so the
+    /// errors are the same (`ENOENT`, `EISDIR`, `EBUSY` for a device held
+    /// by anyone, this device included), then `ENOTBLK` if it is not a
+    /// block device.  The open file is the exclusive holder.
+    pub(crate) fn open(path: &CStr) -> Result<Self> {
+        let flags = bindings::O_RDWR | bindings::O_LARGEFILE | bindings::O_EXCL;
+        // SAFETY: `path` is NUL-terminated; `filp_open` returns an open
+        // file or an error pointer.
+        let file =
+            from_err_ptr(unsafe { bindings::filp_open(path.as_char_ptr(), flags as i32, 0) })?;
+        // SAFETY: `from_err_ptr` succeeded, so `file` is not null.
+        let file = File(unsafe { NonNull::new_unchecked(file) });
+        // SAFETY: `file` is open; this reads its mapping's inode mode.
+        if !unsafe { ffi::rzram_file_is_blkdev(file.0.as_ptr()) } {
+            return Err(ENOTBLK);
+        }
+        // SAFETY: `file` is an open block device file (checked above).
+        let bdev = unsafe { bindings::file_bdev(file.0.as_ptr()) };
         // SAFETY: `bdev` is the open device.
         let sectors = unsafe { ffi::rzram_bdev_nr_sectors(bdev) };
-        // INVARIANT: opened above; `fput` on drop.
+        // INVARIANT: a block device file, released (once) on drop.
         let inner = BdevInner {
-            // SAFETY: `from_err_ptr` succeeded, so `file` is not null.
-            file: unsafe { NonNull::new_unchecked(file) },
+            _file: file,
             // SAFETY: an open block device file has a block device.
             bdev: unsafe { NonNull::new_unchecked(bdev) },
             nr_pages: sectors >> SECTORS_PER_PAGE_SHIFT,

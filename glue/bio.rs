@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h)
 
-use super::ffi;
+use super::{ffi, racy::Racy};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::{bindings, error::Result};
@@ -204,19 +204,24 @@ pub(crate) struct Mapped<'a> {
 }
 
 impl Mapped<'_> {
-    /// The segment's bytes.
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        // The block layer keeps pages stable during the I/O (the disk sets
-        // BLK_FEAT_STABLE_WRITES), so the bytes do not change while borrowed.
-        // SAFETY: By the type invariant the range is inside a mapped page.
-        unsafe { core::slice::from_raw_parts(self.base.cast::<u8>().add(self.offset), self.len) }
+    /// The segment's bytes, as a write bio carries them: they may change
+    /// while the driver reads them (`O_DIRECT` pages stay the writer's),
+    /// so they are [`Racy`], not a slice.
+    pub(crate) fn as_racy(&self) -> Racy<'_> {
+        // SAFETY: By the type invariant the range is inside a page mapped
+        // for as long as `self` is borrowed.
+        unsafe { Racy::new(self.base.cast::<u8>().add(self.offset), self.len) }
     }
 
     /// The segment's bytes, for filling a read.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: As in `as_slice`; the page belongs to a read bio that
-        // only this driver writes until the bio is ended, and `&mut self`
-        // makes this the only reference into the mapping.
+        // SAFETY: By the type invariant the range is inside a mapped page.
+        // It belongs to a read bio, whose pages the block layer gives to the
+        // driver until the bio ends, and `&mut self` makes this the only
+        // reference into the mapping.  (An `O_DIRECT` reader that touches
+        // its own buffer meanwhile races in user space; the driver only
+        // stores to the range and never reads it back, so that can only
+        // change what the reader finds.)
         unsafe {
             core::slice::from_raw_parts_mut(self.base.cast::<u8>().add(self.offset), self.len)
         }

@@ -5,7 +5,7 @@
 //!
 //! C header: [`include/linux/device/class.h`](srctree/include/linux/device/class.h)
 
-use super::sysfs::{store_text, SysfsBuf};
+use super::sysfs::{store_input, SysfsBuf};
 use core::marker::PhantomData;
 use kernel::{bindings, c_str, prelude::*, sync::Arc, types::Opaque};
 
@@ -14,7 +14,7 @@ pub(crate) trait ControlOps: Send + Sync + Sized + 'static {
     /// Read of `hot_add`: create a device and print its id.
     fn hot_add(&self, buf: &mut SysfsBuf<'_>) -> Result;
     /// Write to `hot_remove`: remove the device whose id is written.
-    fn hot_remove(&self, input: &str) -> Result;
+    fn hot_remove(&self, input: &[u8]) -> Result;
 }
 
 /// The registered class; `raw` first so that `struct class *` is a pointer
@@ -164,7 +164,7 @@ unsafe extern "C" fn hot_remove_callback<T: ControlOps>(
     let data = unsafe { class_data::<T>(class) };
     // SAFETY: sysfs passes `count` readable bytes.
     let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
-    match store_text(input).and_then(|s| data.hot_remove(s)) {
+    match data.hot_remove(store_input(input, false)) {
         Ok(()) => count as isize,
         Err(e) => e.to_errno() as isize,
     }

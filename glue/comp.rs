@@ -13,7 +13,7 @@
 //! C headers: [`include/linux/crypto.h`](srctree/include/linux/crypto.h),
 //! [`include/linux/zstd.h`](srctree/include/linux/zstd.h)
 
-use super::ffi;
+use super::{ffi, racy::Racy};
 use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -195,14 +195,15 @@ impl StreamGuard<'_> {
     }
 
     /// Compresses `src` (at most a page) and returns the compressed bytes.
-    pub(crate) fn compress(&mut self, src: &[u8]) -> Result<&[u8]> {
+    pub(crate) fn compress(&mut self, src: Racy<'_>) -> Result<&[u8]> {
         let s = self.stream();
         let n = match &mut s.engine {
             Engine::Crypto(tfm) => {
                 let mut dlen = s.buf.len() as u32;
-                // SAFETY: `tfm` is live; `src` and `buf` are valid for
-                // their lengths and do not overlap; `dlen` is the room in
-                // `buf`.
+                // SAFETY: `tfm` is live; `src` is readable and `buf`
+                // writable for their lengths, and they do not overlap (the
+                // stream owns `buf`); `dlen` is the room in `buf`.  The C
+                // compressor reads `src` however it changes meanwhile.
                 let ret = unsafe {
                     ffi::crypto_comp_compress(
                         tfm.as_ptr(),
@@ -219,8 +220,9 @@ impl StreamGuard<'_> {
             }
             Engine::Zstd(z) => {
                 // SAFETY: `cctx` is live in its workspace (`Zstd`
-                // invariant) and used by this stream only; `src` and `buf`
-                // are valid for their lengths and do not overlap.
+                // invariant) and used by this stream only; `src` is
+                // readable and `buf` writable for their lengths, and they
+                // do not overlap (the stream owns `buf`).
                 let ret = unsafe {
                     ffi::zstd_compress_cctx(
                         z.cctx.as_ptr(),

@@ -163,6 +163,7 @@ extern "C" {
     pub(crate) fn rzram_get_cpu() -> u32;
     pub(crate) fn rzram_put_cpu();
     pub(crate) fn rzram_nr_cpu_ids() -> u32;
+    pub(crate) fn rzram_num_online_cpus() -> u32;
     pub(crate) fn rzram_preempt_disable();
     pub(crate) fn rzram_preempt_enable();
     pub(crate) fn rzram_cpu_relax();
@@ -195,7 +196,8 @@ extern "C" {
     pub(crate) fn rzram_spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> usize;
     pub(crate) fn rzram_spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: usize);
     pub(crate) fn rzram_bdev_nr_sectors(bdev: *mut bindings::block_device) -> u64;
-    pub(crate) fn rzram_blk_open_rw() -> bindings::blk_mode_t;
+    pub(crate) fn rzram_file_is_blkdev(file: *mut bindings::file) -> bool;
+    pub(crate) fn rzram_warn_leak();
     pub(crate) fn rzram_opf_write() -> bindings::blk_opf_t;
     pub(crate) fn rzram_opf_read() -> bindings::blk_opf_t;
     pub(crate) fn rzram_bio_status(bio: *const bindings::bio) -> u8;

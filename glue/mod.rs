@@ -12,6 +12,7 @@ pub(crate) mod bio;
 pub(crate) mod bioset;
 pub(crate) mod disk;
 pub(crate) mod ffi;
+pub(crate) mod racy;
 pub(crate) mod sysfs;
 
 use core::cell::UnsafeCell;
@@ -25,9 +26,13 @@ use core::cell::UnsafeCell;
 #[repr(transparent)]
 pub(crate) struct Shared<T>(UnsafeCell<T>);
 
-// SAFETY: Rust code never reads or writes through a `Shared` after
-// construction; only the C side accesses the value, through `get()`, under
-// its own synchronisation.
+// SAFETY: A shared `Shared` gives a thread nothing but `get()`, a raw
+// pointer; the value is reached only by dereferencing it, an unsafe
+// operation that needs its own argument.  Every such access only reads:
+// C reads the tables it is given (lockdep reads the keys of a static
+// attribute, it does not write them), and `glue::sysfs` reads the Rust
+// callbacks of an `Attr`.  Nothing writes a `Shared` static after its
+// initialisation, so no thread can race a write.
 unsafe impl<T> Sync for Shared<T> {}
 
 impl<T> Shared<T> {
@@ -62,6 +67,12 @@ pub(crate) fn cstr_prefix(bytes: &[u8]) -> Option<&kernel::str::CStr> {
 pub(crate) fn boottime_secs() -> i64 {
     // SAFETY: Reads a clock; callable from any context.
     unsafe { ffi::rzram_ktime_get_boottime_seconds() }
+}
+
+/// CPUs online now (`num_online_cpus`).
+pub(crate) fn online_cpus() -> u32 {
+    // SAFETY: Reads the online mask's weight; callable from any context.
+    unsafe { ffi::rzram_num_online_cpus() }
 }
 
 /// The `wb_plug` module parameter (writable at run time).

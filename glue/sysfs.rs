@@ -7,10 +7,13 @@
 //! are plain safe Rust functions:
 //!
 //! - `show(&T, &DiskRef, &mut SysfsBuf) -> Result`
-//! - `store(&T, &DiskRef, &str) -> Result` (the input, with at most one
-//!   trailing newline removed; a store that returns `Ok` consumed it all).
-//!   An entry `"name" => (show, store, keep_newline)` gets its input as
-//!   written, for a store whose errors depend on the raw length.
+//! - `store(&T, &DiskRef, &[u8]) -> Result`: the input as zram's C code
+//!   sees it, up to the first NUL (sysfs NUL-terminates the buffer, and C
+//!   string functions stop there), with at most one trailing newline
+//!   removed; a store that returns `Ok` consumed it all.  It is bytes, not
+//!   text: zram parses non-UTF-8 input like any other, and so must rzram.
+//!   An entry `"name" => (show, store, keep_newline)` keeps the newline,
+//!   for a store whose errors depend on the raw length.
 //!
 //! C header: [`include/linux/device.h`](srctree/include/linux/device.h)
 
@@ -22,7 +25,7 @@ use kernel::{bindings, page::PAGE_SIZE, prelude::*};
 /// Reads an attribute into `buf`.
 pub(crate) type ShowFn<T> = fn(&T, &DiskRef<'_>, &mut SysfsBuf<'_>) -> Result;
 /// Applies a write to an attribute.
-pub(crate) type StoreFn<T> = fn(&T, &DiskRef<'_>, &str) -> Result;
+pub(crate) type StoreFn<T> = fn(&T, &DiskRef<'_>, &[u8]) -> Result;
 
 /// One attribute: the C `device_attribute` followed by the Rust callbacks.
 ///
@@ -171,11 +174,16 @@ impl<'a> SysfsBuf<'a> {
     }
 }
 
-/// Turns sysfs store input into text: UTF-8 with one trailing newline
-/// removed, or `EINVAL`.
-pub(super) fn store_text<'a>(input: &'a [u8]) -> Result<&'a str> {
-    let text = core::str::from_utf8(input).map_err(|_| EINVAL)?;
-    Ok(text.strip_suffix('\n').unwrap_or(text))
+/// What a C store sees of `input` (the `count` bytes sysfs passes): the
+/// bytes before the first NUL, with one trailing newline removed unless
+/// `keep_newline`.
+pub(super) fn store_input(input: &[u8], keep_newline: bool) -> &[u8] {
+    let end = input.iter().position(|&c| c == 0).unwrap_or(input.len());
+    let s = input.get(..end).unwrap_or(input);
+    match s.strip_suffix(b"\n") {
+        Some(t) if !keep_newline => t,
+        _ => s,
+    }
 }
 
 impl core::fmt::Write for SysfsBuf<'_> {
@@ -207,7 +215,9 @@ unsafe extern "C" fn show_callback<T: DiskOps + 'static>(
     buf: *mut kernel::ffi::c_char,
 ) -> isize {
     // SAFETY: sysfs passes back a `device_attribute` from one of our
-    // groups, which is the first member of an `Attr<T>`.
+    // groups, which is the first member of an `Attr<T>` in a `Shared`
+    // static; nothing writes it after initialisation (see `Shared`), so a
+    // shared reference to it is sound.
     let attr = unsafe { &*attr.cast::<Attr<T>>() };
     // SAFETY: Our groups are only attached to disks with data `T`.
     let (data, disk) = unsafe { dev_data::<T>(dev) };
@@ -243,16 +253,7 @@ unsafe extern "C" fn store_callback<T: DiskOps + 'static>(
     let Some(store) = attr.store else {
         return EIO.to_errno() as isize;
     };
-    let text = if attr.keep_newline {
-        core::str::from_utf8(input).map_err(|_| EINVAL)
-    } else {
-        store_text(input)
-    };
-    let text = match text {
-        Ok(t) => t,
-        Err(e) => return e.to_errno() as isize,
-    };
-    match store(data, &disk, text) {
+    match store(data, &disk, store_input(input, attr.keep_newline)) {
         Ok(()) => count as isize,
         Err(e) => e.to_errno() as isize,
     }

@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/zsmalloc.h`](srctree/include/linux/zsmalloc.h)
 
-use super::ffi;
+use super::{ffi, racy::Racy};
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
@@ -45,7 +45,10 @@ unsafe impl Sync for ZsPool {}
 
 /// An object allocated from a [`ZsPool`], with its size.
 ///
-/// Not `Clone`: a handle is freed exactly once, by [`ZsPool::free`].
+/// An owning value: not `Clone`, and given back only by [`ZsPool::free`],
+/// which consumes it.  Dropping one any other way would leak the object
+/// until the pool is destroyed, so `Drop` reports it (a kernel warning,
+/// which fails the test suite) instead of letting it pass silently.
 ///
 /// # Invariants
 ///
@@ -56,6 +59,15 @@ pub(crate) struct ZsHandle {
     /// Bytes; at most a page, which may be 64 KiB (`u16` could not hold
     /// it).
     size: u32,
+}
+
+impl Drop for ZsHandle {
+    fn drop(&mut self) {
+        // Only reached for a handle not given to `ZsPool::free`.
+        pr_err!("zsmalloc object of {} bytes dropped unfreed\n", self.size);
+        // SAFETY: A shim around `WARN_ON_ONCE(1)`; callable anywhere.
+        unsafe { ffi::rzram_warn_leak() };
+    }
 }
 
 impl ZsHandle {
@@ -98,23 +110,26 @@ impl ZsPool {
 
     /// Frees an object of this pool.
     pub(crate) fn free(&self, h: ZsHandle) {
+        // Freed here, so its `Drop` (the leak report) must not run.
+        let h = core::mem::ManuallyDrop::new(h);
         // SAFETY: `h` is a live allocation (type invariant) of this pool
         // (the driver keeps one pool per device and only frees its own
-        // handles into it); `h` is consumed so it is freed once.
+        // handles into it); `h` was consumed, so it is freed once.
         unsafe { ffi::zs_free(self.raw(), h.raw) };
     }
 
     /// Copies `data`, which must be exactly `h.size()` bytes, into `h`.
-    pub(crate) fn write(&self, h: &ZsHandle, data: &[u8]) -> Result {
+    pub(crate) fn write(&self, h: &ZsHandle, data: Racy<'_>) -> Result {
         if data.len() != h.size() {
             return Err(EINVAL);
         }
         // SAFETY: `h` is a live allocation of `data.len()` bytes of this
         // pool; a write-only mapping is valid for that many bytes until
-        // unmapped, and `data` cannot overlap it (it is not yet published).
+        // unmapped, and `data` (readable for its length) cannot overlap it:
+        // the object is not yet published.  C's `memcpy` reads `data`.
         unsafe {
             let dst = ffi::zs_map_object(self.raw(), h.raw, ffi::ZS_MM_WO);
-            core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
+            kernel::bindings::memcpy(dst.cast(), data.as_ptr().cast(), data.len());
             ffi::zs_unmap_object(self.raw(), h.raw);
         }
         Ok(())

@@ -8,7 +8,7 @@ use crate::glue::disk::DiskRef;
 use crate::glue::sysfs::SysfsBuf;
 use crate::{emit, parse, Device};
 use core::sync::atomic::Ordering::Relaxed;
-use kernel::{prelude::*, str::CString};
+use kernel::{prelude::*, str::BStr};
 
 pub(crate) fn backing_dev_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
     let cfg = dev.init.read();
@@ -18,7 +18,7 @@ pub(crate) fn backing_dev_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf
     }
 }
 
-pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     // Opening and releasing block devices happens under `cfg_lock` only,
     // outside `init` (see the lock order in `rzram.rs`).
     let _cfg_lock = dev.cfg_lock.lock();
@@ -26,34 +26,42 @@ pub(crate) fn backing_dev_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Resul
         pr_info!("Can't setup backing device for initialized device\n");
         return Err(EBUSY);
     }
-    if s == "none" {
-        let old = dev.init.write().backing.take();
-        drop(old);
-        return Ok(());
-    }
-    let name = CString::try_from_fmt(kernel::fmt!("{s}"))?;
-    let bdev = BackingDev::open(&name, dev).inspect_err(|e| {
-        pr_err!("backing_dev: cannot open {}: error {}\n", s, e.to_errno());
+    // As zram, the path is whatever was written, trailing newline removed
+    // (`s` is that, up to a NUL); a relative one is the writer's.
+    let mut name = KVec::with_capacity(s.len().saturating_add(1), GFP_KERNEL)?;
+    name.extend_from_slice(s, GFP_KERNEL)?;
+    name.push(0, GFP_KERNEL)?;
+    // `s` has no NUL (see `glue::sysfs`), so this is its only one.
+    let name = CStr::from_bytes_with_nul(&name).map_err(|_| EINVAL)?;
+    let shown = BStr::from_bytes(s);
+    let bdev = BackingDev::open(name).inspect_err(|e| {
+        pr_err!(
+            "backing_dev: cannot open {}: error {}\n",
+            shown,
+            e.to_errno()
+        );
     })?;
     // Refuse a zero-sized device (this also prevents self reference).
     if bdev.nr_pages() == 0 {
-        pr_err!("backing_dev: {} has no pages\n", s);
+        pr_err!("backing_dev: {} has no pages\n", shown);
         return Err(EINVAL);
     }
-    let path = canonical_path(&name)?;
+    let path = canonical_path(name)?;
     let old = dev
         .init
         .write()
         .backing
         .replace(BackingCfg { dev: bdev, path });
     drop(old);
-    pr_info!("setup backing device {}\n", s);
+    pr_info!("setup backing device {}\n", shown);
     Ok(())
 }
 
-pub(crate) fn writeback_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
-    let _serial = dev.wb_lock.lock();
+pub(crate) fn writeback_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
+    // In zram 6.16's order: uninitialised, busy, no backing device, then
+    // the input.
     let store = dev.io.get().ok_or(EINVAL)?;
+    let _running = dev.wb.begin()?;
     let wb = store.wb.as_ref().ok_or(ENODEV)?;
     let scans = parse_selection(s, store.slots.len())?;
     writeback(dev, &store, wb, &scans).map(|_| ())
@@ -68,7 +76,7 @@ pub(crate) fn writeback_limit_show(
     emit(buf, format_args!("{}\n", dev.wb.limit.load(Relaxed)))
 }
 
-pub(crate) fn writeback_limit_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+pub(crate) fn writeback_limit_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     let v = parse::kstrtoull(s, 10).map_err(|_| EINVAL)?;
     let _cfg = dev.init.read();
     dev.wb.limit.store(v, Relaxed);
@@ -87,7 +95,7 @@ pub(crate) fn writeback_limit_enable_show(
     )
 }
 
-pub(crate) fn writeback_limit_enable_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+pub(crate) fn writeback_limit_enable_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     let v = parse::kstrtoull(s, 10).map_err(|_| EINVAL)?;
     let _cfg = dev.init.read();
     dev.wb.limit_enable.store(v != 0, Relaxed);
@@ -102,7 +110,7 @@ pub(crate) fn writeback_batch_size_show(
     emit(buf, format_args!("{}\n", dev.wb.batch_size.load(Relaxed)))
 }
 
-pub(crate) fn writeback_batch_size_store(dev: &Device, _: &DiskRef<'_>, s: &str) -> Result {
+pub(crate) fn writeback_batch_size_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     let v = parse::kstrtoull(s, 10).map_err(|_| EINVAL)?;
     let v = u32::try_from(v).map_err(|_| EINVAL)?;
     if v == 0 {

@@ -220,9 +220,11 @@ impl Run<'_> {
         let idle_mode = m.mode.is_some_and(Mode::idle);
         if !unchanged || (idle_mode && f & IDLE == 0) {
             // Freed, rewritten or accessed meanwhile: keep the memory copy.
+            // As zram, such a page is not charged to the limit.
             slot.set_flags(f & !UNDER_WB);
             drop(slot);
             self.wb.blocks().free(m.block);
+            dev.wb.refund();
             return;
         }
         dev.free_slot(store, &mut slot);

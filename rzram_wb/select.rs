@@ -17,12 +17,12 @@ pub(super) enum Mode {
 
 impl Mode {
     /// `parse_mode` of zram.
-    fn parse(s: &str) -> Result<Self> {
+    fn parse(s: &[u8]) -> Result<Self> {
         Ok(match s {
-            "idle" => Mode::Idle,
-            "huge" => Mode::Huge,
-            "huge_idle" => Mode::HugeIdle,
-            "incompressible" => Mode::Incompressible,
+            b"idle" => Mode::Idle,
+            b"huge" => Mode::Huge,
+            b"huge_idle" => Mode::HugeIdle,
+            b"incompressible" => Mode::Incompressible,
             _ => return Err(EINVAL),
         })
     }
@@ -53,19 +53,59 @@ pub(super) struct Scan {
 
 /// `kstrtoul(s, 10)` with zram's errors: `EINVAL` for a malformed number,
 /// `ERANGE` for one that overflows.
-fn parse_index(s: &str) -> Result<usize> {
+fn parse_index(s: &[u8]) -> Result<usize> {
     let v = parse::kstrtoull(s, 10)?;
     usize::try_from(v).map_err(|_| ERANGE)
 }
 
-/// `s.split_once(sep)` for an ASCII `sep`: the text before and after its
-/// first occurrence.  Unlike a `char` pattern (core's `CharSearcher`) or
-/// `split_at_checked`, `str::get` does its index arithmetic without
-/// overflow checks, so this cannot panic.
-fn split_once_ascii(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = s.bytes().position(|c| c == sep)?;
-    // `s.get(i..)` starts with the one-byte `sep`.
-    Some((s.get(..i)?, s.get(i..)?.get(1..)?))
+/// `s` without its leading spaces (`skip_spaces`).
+fn skip_spaces(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&c| parse::is_space(c)).count();
+    s.get(n..).unwrap_or_default()
+}
+
+/// `s` without one trailing `"`.
+fn unquote_end(s: &[u8]) -> &[u8] {
+    s.strip_suffix(b"\"").unwrap_or(s)
+}
+
+/// One token of `args` (which starts with no space), as the kernel's
+/// `next_arg`: `(param, value, rest)`.  A token ends at a space outside
+/// double quotes; it splits at its first `=` past the first byte; quotes
+/// around the token or the value are dropped.
+fn next_arg(args: &[u8]) -> (&[u8], Option<&[u8]>, &[u8]) {
+    let (args, quoted) = match args.strip_prefix(b"\"") {
+        Some(a) => (a, true),
+        None => (args, false),
+    };
+    let (mut in_quote, mut equals, mut end) = (quoted, None, args.len());
+    for (i, &c) in args.iter().enumerate() {
+        if parse::is_space(c) && !in_quote {
+            end = i;
+            break;
+        }
+        if equals.is_none() && c == b'=' && i > 0 {
+            equals = Some(i);
+        }
+        if c == b'"' {
+            in_quote = !in_quote;
+        }
+    }
+    let tok = args.get(..end).unwrap_or_default();
+    // Past the token and the one space that ended it, then past spaces.
+    let rest = skip_spaces(args.get(end.saturating_add(1)..).unwrap_or_default());
+    let Some(eq) = equals else {
+        return (if quoted { unquote_end(tok) } else { tok }, None, rest);
+    };
+    let param = tok.get(..eq).unwrap_or_default();
+    let val = tok.get(eq.saturating_add(1)..).unwrap_or_default();
+    // One trailing quote goes, for a quoted value or a quoted token.
+    let val = match val.strip_prefix(b"\"") {
+        Some(v) => unquote_end(v),
+        None if quoted => unquote_end(val),
+        None => val,
+    };
+    (param, Some(val), rest)
 }
 
 /// Parses what was written to `writeback`, as upstream zram (6.16 and
@@ -78,18 +118,16 @@ fn split_once_ascii(s: &str, sep: u8) -> Option<(&str, &str)> {
 ///   with that filter, and ends the input: later tokens are ignored;
 /// - other `key=value` tokens are ignored; a bare unknown word, or a key
 ///   with an empty value, is `EINVAL`.
-pub(super) fn parse_selection(s: &str, nr_pages: usize) -> Result<KVec<Scan>> {
+pub(super) fn parse_selection(s: &[u8], nr_pages: usize) -> Result<KVec<Scan>> {
     let mut scans = KVec::new();
     let (mut lo, mut hi) = (0, nr_pages);
-    for tok in s.split_ascii_whitespace() {
-        // As the kernel's `next_arg`: a `=` in the first position does not
-        // split, and an empty value counts as none.
-        let (key, val) = match split_once_ascii(tok, b'=') {
-            Some((key, val)) if !key.is_empty() => (key, (!val.is_empty()).then_some(val)),
-            _ => (tok, None),
-        };
-        match (key, val) {
-            (mode, None) | ("type", Some(mode)) => {
+    let mut args = skip_spaces(s);
+    while !args.is_empty() {
+        let (key, val, rest) = next_arg(args);
+        args = rest;
+        // An empty value counts as none (a bare word).
+        match (key, val.filter(|v| !v.is_empty())) {
+            (mode, None) | (b"type", Some(mode)) => {
                 let mode = Mode::parse(mode)?;
                 scans.push(
                     Scan {
@@ -101,20 +139,21 @@ pub(super) fn parse_selection(s: &str, nr_pages: usize) -> Result<KVec<Scan>> {
                 )?;
                 break;
             }
-            ("page_index", Some(v)) => {
+            (b"page_index", Some(v)) => {
                 lo = parse_index(v)?;
                 if lo >= nr_pages {
                     return Err(ERANGE);
                 }
                 hi = lo + 1;
             }
-            ("page_indexes", Some(v)) => {
-                let (a, b) = split_once_ascii(v, b'-').ok_or(EINVAL)?;
-                lo = parse_index(a)?;
+            (b"page_indexes", Some(v)) => {
+                let dash = v.iter().position(|&c| c == b'-').ok_or(EINVAL)?;
+                let (a, b) = (v.get(..dash), v.get(dash.saturating_add(1)..));
+                lo = parse_index(a.unwrap_or_default())?;
                 if lo >= nr_pages {
                     return Err(ERANGE);
                 }
-                let last = parse_index(b)?;
+                let last = parse_index(b.unwrap_or_default())?;
                 if last >= nr_pages || lo > last {
                     return Err(ERANGE);
                 }

@@ -14,7 +14,7 @@ Z=/sys/block/zram0
 RC=/sys/class/rzram-control
 ZC=/sys/class/zram-control
 
-ktap_plan 117
+ktap_plan 120
 
 # ---- helpers -----------------------------------------------------------
 # Process creation is expensive in the TCG + KASAN guest, so these helpers
@@ -179,7 +179,7 @@ ok_if "debug_stat line 2 is 2 numbers" "$REPLY" = 2 -a -n "${F[0]##*[!0-9]*}" -a
 same_as_zram "debug_stat reads as zram's" debug_stat
 same_modes "attribute modes are zram's" \
 	disksize initstate reset compact mem_limit mem_used_max idle \
-	comp_algorithm io_stat mm_stat debug_stat backing_dev writeback \
+	max_comp_streams comp_algorithm io_stat mm_stat debug_stat backing_dev writeback \
 	writeback_limit writeback_limit_enable bd_stat
 same_files "queue limits and disk flags are zram's" \
 	queue/logical_block_size queue/physical_block_size queue/minimum_io_size \
@@ -189,6 +189,9 @@ same_files "queue limits and disk flags are zram's" \
 
 # ---- bad and good writes, uninitialized --------------------------------
 kmsg "uninitialized writes"
+same_as_zram "max_comp_streams reads as zram's (online CPUs)" max_comp_streams
+dev_err "max_comp_streams 4 accepted and ignored" "" 4 max_comp_streams
+dev_err "max_comp_streams garbage accepted and ignored" "" garbage max_comp_streams
 dev_err "compact before init: EINVAL" "Invalid argument" 1 compact
 dev_err "idle all before init: EINVAL" "Invalid argument" all idle
 dev_err "idle 60 before init: EINVAL" "Invalid argument" 60 idle

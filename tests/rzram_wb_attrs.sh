@@ -3,20 +3,21 @@
 # rzram writeback attributes: backing_dev, writeback_limit,
 # writeback_limit_enable, writeback_batch_size and bd_stat (formats,
 # defaults, errors), and the ownership of the backing device: opened
-# exclusively, released by "none", by replacing it and by reset.
+# exclusively, released by replacing it and by reset.
 #
 # Expected, as zram (6.12, plus writeback_batch_size from 6.19):
 # - backing_dev shows "none" or the path of the device; store: EBUSY once
-#   initialised, ENOTBLK for a file that is not a block device, the open
-#   error (ENOENT, EBUSY if held exclusively elsewhere) otherwise, EINVAL
-#   for a device of zero pages; "none" (rzram) drops the device.
+#   initialised; the error of zram's filp_open(O_RDWR | O_LARGEFILE |
+#   O_EXCL) (ENOENT, EISDIR, EBUSY if held exclusively, by this device
+#   too), then ENOTBLK for a file that is not a block device, EINVAL for
+#   a device of zero pages.  "none" is a path like any other.
 # - writeback_limit, writeback_limit_enable: kstrtoull base 10, else
 #   EINVAL; enable shows 0/1; no init check; both survive a reset.
 # - writeback_batch_size: 1..4096, default 256 (upstream: 32); 0, above 4096 (rzram's bound;
 #   upstream has none) or bad input EINVAL.
 # - bd_stat: "%8llu %8llu %8llu\n", read-only.
 . "$(dirname "$0")/lib.sh"
-ktap_plan 99
+ktap_plan 104
 S=/sys/block/rzram0
 CTL=/sys/class/rzram-control
 DM=rzram_wb_attrs
@@ -56,33 +57,39 @@ check_fails "writeback is write-only" cat $S/writeback
 truncate -s 1M "$TMP/file"
 check_wr "backing_dev: regular file: ENOTBLK" "Block device required" "$TMP/file" $S/backing_dev
 check_wr "backing_dev: character device: ENOTBLK" "Block device required" /dev/null $S/backing_dev
-check_wr "backing_dev: directory: ENOTBLK" "Block device required" /tmp $S/backing_dev
+check_wr "backing_dev: directory: EISDIR" "Is a directory" /tmp $S/backing_dev
 check_wr "backing_dev: missing path: ENOENT" "No such file or directory" /dev/rzram_wb_nonexistent $S/backing_dev
 check_wr "backing_dev: itself (0 pages before init): EINVAL" "Invalid argument" /dev/rzram0 $S/backing_dev
 check_eq "backing_dev still none after the errors" none "$(attr $S/backing_dev)"
 
-# ---- backing_dev: set, replace, clear, exclusive --------------------------
+# ---- backing_dev: set, replace, exclusive --------------------------------
 check_attr "backing_dev $RZRAM_BACKING_DEV" $S/backing_dev "$RZRAM_BACKING_DEV"
+check_wr "the same device again: EBUSY (zram's open is O_EXCL)" "Device or resource busy" \
+	"$RZRAM_BACKING_DEV" $S/backing_dev
+check_eq "backing_dev unchanged by the refused write" "$RZRAM_BACKING_DEV" "$(attr $S/backing_dev)"
 check_wr "another device cannot take it: EBUSY" "Device or resource busy" \
 	"$RZRAM_BACKING_DEV" $S1/backing_dev
 check_fails "dmsetup cannot claim it either" \
 	dmsetup create $DM --table "0 2048 linear $RZRAM_BACKING_DEV 0"
 check_attr "replace with $RZRAM_SMALL_DEV" $S/backing_dev "$RZRAM_SMALL_DEV"
 check_attr "the replaced device was released" $S1/backing_dev "$RZRAM_BACKING_DEV"
-check_attr "rzram1 backing_dev none releases it" $S1/backing_dev none
-check_attr "backing_dev none" $S/backing_dev none
-check_attr "the cleared device was released" $S1/backing_dev "$RZRAM_SMALL_DEV"
-check_attr "rzram1 backing_dev none" $S1/backing_dev none
+check_wr "backing_dev none: a path as any other (ENOENT), as zram" \
+	"No such file or directory" none $S1/backing_dev
+check_eq "rzram1 keeps its device" "$RZRAM_BACKING_DEV" "$(attr $S1/backing_dev)"
+check "reset of uninitialised rzram1" attr_write 1 $S1/reset
+check_eq "rzram1 backing_dev none after reset" none "$(attr $S1/backing_dev)"
+check_attr "the reset released it" $S/backing_dev "$RZRAM_BACKING_DEV"
+check_attr "and the replaced one is free" $S1/backing_dev "$RZRAM_SMALL_DEV"
+check "reset rzram1" attr_write 1 $S1/reset
+check "reset rzram0" attr_write 1 $S/reset
 check_eq "echo -n path works" "ok $RZRAM_BACKING_DEV" \
 	"$( { echo -n "$RZRAM_BACKING_DEV" >$S/backing_dev && echo ok; } 2>&1) $(attr $S/backing_dev)"
-check_attr "backing_dev none again" $S/backing_dev none
+check "reset rzram0 again" attr_write 1 $S/reset
 wr "/dev/../dev/${RZRAM_BACKING_DEV#/dev/}" $S/backing_dev
 check_eq "a non-canonical path reads back canonical" "ok $RZRAM_BACKING_DEV" \
 	"$WR $(attr $S/backing_dev)"
 
 # ---- after init -----------------------------------------------------------
-check "backing_dev none, then $RZRAM_BACKING_DEV" eval \
-	"attr_write none $S/backing_dev && attr_write $RZRAM_BACKING_DEV $S/backing_dev"
 check "disksize 1M" attr_write 1M $S/disksize
 check_eq "backing_dev shows the device after init" "$RZRAM_BACKING_DEV" "$(attr $S/backing_dev)"
 check_wr "backing_dev after init: EBUSY" "Device or resource busy" "$RZRAM_SMALL_DEV" $S/backing_dev
