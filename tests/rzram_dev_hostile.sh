@@ -116,7 +116,7 @@ TAIL[idle]="all\\0x|ALL|all all|all\\n\\n| all|all |0|-1|0x|1.5|4294967296|alll|
 TAIL[compact]="0|garbage"
 TAIL[comp_algorithm]="lz4\\0x|lz4 | lz4|LZ4|lz4\\n\\n|lzo-rle\\xff|zstd\\t|[lz4]|lz4 zstd|$A127|${A127}a"
 TAIL[backing_dev]="/dev/null\\0/x|/dev/mapper/$DMX\\0junk|/|/tmp|/nonexistent|none\\n\\n|NONE| none|none |/dev/null|dev/null|$BDEV|/dev/mapper/$DMX\\n\\n|/dev/mapper/$DMX |$LONGPATH"
-TAIL[writeback]="page_index=1\\0x|page_index=-1|page_index=+1|page_index=0x1|page_index=18446744073709551616|page_index=4096|page_index=4095|page_index= 1|page_index=1 page_index=2|page_indexes=1-2|page_indexes=0-4096|page_indexes=5-|page_indexes=1-2-3|type=huge|idle huge|huge\\t| huge|huge\\n\\n|HUGE|huge_idle|incompressible|page_index=1\\xff|foo=bar|=huge|page_index|type=|huge\\0idle"
+TAIL[writeback]="page_index=1\\0x|page_index=-1|page_index=+1|page_index=0x1|page_index=18446744073709551616|page_index=4096|page_index=4095|page_index= 1|page_index=1 page_index=2|page_indexes=1-2|page_indexes=0-4096|page_indexes=5-|page_indexes=1-2-3|type=huge|idle huge|huge\\t| huge|huge\\n\\n|HUGE|huge_idle|incompressible|page_index=1\\xff|foo=bar|=huge|page_index|type=|huge\\0idle|huge\\x0b|huge\\xa0|\"huge\"|type=\"huge\""
 TAIL[writeback_limit]="0x1|-0|1\\0|01|4294967296|0 "
 TAIL[writeback_limit_enable]="0x1|-0|1\\0|01|true|Y|2"
 TAIL[hot_remove]="-0|-+0|+0|00|0\\0x|2147483648|-2147483648|4294967297|01|1\\0x|99999|-+1|0x1"
@@ -139,7 +139,7 @@ declare -A WBS_OK=([k]=1 ['k1\0x']=1 [k+1]=1 [k010]=1 [k08]=1 [k1]=1 [k4096]=1 [
 # key=value tokens ignored; an index past the end, a reversed range or an
 # overflowing number ERANGE; an empty input writes nothing), where zram
 # 6.12 takes exactly one mode (sysfs_streq) or one page_index=N, and
-# EINVAL for everything else.  backing_dev takes "none" (README).
+# EINVAL for everything else.
 W16="6.16+ parser:"
 ALLOW=(
 	"writeback|init|*|EINVAL|ENODEV|6.16+ order: no backing device is ENODEV before the input is parsed (6.12 parses first)"
@@ -161,8 +161,10 @@ ALLOW=(
 	"writeback|init_bdev|page_indexes=0-4096|EINVAL|ERANGE|$W16 a range past the end is ERANGE"
 	"writeback|init_bdev|page_index=4096|EINVAL|ERANGE|$W16 an index past the end is ERANGE (6.12: EINVAL)"
 	"writeback|init_bdev|page_index=18446744073709551616|EINVAL|ERANGE|$W16 kstrtoul's ERANGE is returned (6.12 returns EINVAL for any kstrtol error)"
-	"backing_dev|uninit|none|ENOENT|ok|rzram takes 'none' to clear the backing device (README's differences)"
-	"backing_dev|bdev|none|ENOENT|ok|rzram takes 'none' to clear the backing device (README's differences)"
+	"writeback|init_bdev|huge\\x0b|EINVAL|ok|$W16 next_arg: isspace() separates tokens (vertical tab)"
+	"writeback|init_bdev|huge\\xa0|EINVAL|ok|$W16 next_arg: isspace() separates tokens (0xa0 is a space in lib/ctype.c)"
+	"writeback|init_bdev|\"huge\"|EINVAL|ok|$W16 next_arg strips the quotes of a quoted token"
+	"writeback|init_bdev|type=\"huge\"|EINVAL|ok|$W16 next_arg strips the quotes of a quoted value"
 )
 
 # ---- helpers --------------------------------------------------------------
