@@ -38,8 +38,9 @@
 #               `huge` writeback is started on each device and the test
 #               waits until the writer is in state D and has not
 #               returned; then every value is written (each write by a
-#               child process: a write still in state D after 300 ms is
-#               "blocked" and its result collected after the resume); the
+#               child process: a write in state D for 300 ms, or not
+#               returned after 3 s, is "blocked" and its result collected
+#               after the resume); the
 #               writers are checked to be still in D, not returned; then
 #               the slices are resumed and the writers must succeed.
 # In wb_inflight the attributes that zram stores under init_lock taken

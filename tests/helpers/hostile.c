@@ -32,9 +32,11 @@
  *	    result back through a pipe and also stores it in DIR/ID.z or
  *	    DIR/ID.r (written to a temporary name, then renamed); the parent
  *	    waits for the result, or until the child has been in state D
- *	    (uninterruptible sleep) for 300 ms without a break, and then
- *	    prints the result, or "blocked" and goes on without it (the
- *	    caller collects DIR/ID.* later).  For writes that
+ *	    (uninterruptible sleep) for 300 ms without a break or has not
+ *	    answered for 3 s, and then prints the result, or "blocked" and
+ *	    goes on without it (the caller collects DIR/ID.* later).  The
+ *	    child has /dev/null as stdin, stdout and stderr, so a blocked
+ *	    write holds none of the caller's pipes.  For writes that
  *	    may wait for something the caller releases afterwards (a
  *	    suspended backing device).
  */
@@ -174,7 +176,7 @@ static void do_write_async(const char *dir, const char *id, char side,
 {
 	char fin[PATH_MAX], tmp[PATH_MAX + 8];
 	int p[2];
-	long d_since = -1;
+	long d_since = -1, start;
 	pid_t pid;
 
 	if (strlen(dir) + strlen(id) + 8 > sizeof(fin)) {
@@ -202,7 +204,19 @@ static void do_write_async(const char *dir, const char *id, char side,
 	if (pid == 0) {
 		char r[64];
 		FILE *f;
+		int null = open("/dev/null", O_RDWR);
 
+		/*
+		 * Let go of the caller's stdin, stdout and stderr: a write that
+		 * blocks must not keep the caller's pipes open.
+		 */
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
 		close(p[0]);
 		do_write(path, val, len, r, sizeof(r));
 		f = fopen(tmp, "w");
@@ -218,6 +232,7 @@ static void do_write_async(const char *dir, const char *id, char side,
 		_exit(0);
 	}
 	close(p[1]);
+	start = now_ms();
 	for (;;) {
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
 		int n = poll(&pfd, 1, 20);
@@ -240,6 +255,9 @@ static void do_write_async(const char *dir, const char *id, char side,
 		} else {
 			d_since = -1;
 		}
+		/* waiting in another state (S: interruptible): after 3 s */
+		if (now_ms() - start >= 3000)
+			break;
 	}
 	close(p[0]);
 	snprintf(res, rlen, "blocked");
