@@ -300,7 +300,11 @@ run_group() {
 			*) continue ;;
 			esac
 			disp "${vals[id - base]}"
-			diag "restore: $st: $at $REPLY accepted by ${SYS[${x%% *}]##*/}: ${x#? } (${at/disksize/reset + rebuild})"
+			if [ "$at" = hot_remove ]; then
+				diag "restore: $st: hot_remove $REPLY accepted by ${CTL[${x%% *}]##*/} (removed ${SCRATCH[${x%% *}]##*/}): hot_add: ${x#? }"
+			else
+				diag "restore: $st: $at $REPLY accepted by ${SYS[${x%% *}]##*/}: reset and rebuilt: ${x#? }"
+			fi
 		done
 	done < <(for ((i = 0; i < n; i++)); do
 			printf '%s %s %s %s\n' $((base + i)) "$zp" "$rp" "${vals[i]}"
