@@ -87,6 +87,7 @@ declare -A DEVN=([z]=/dev/zram0 [r]=/dev/rzram0)
 declare -A CTL=([z]=/sys/class/zram-control [r]=/sys/class/rzram-control)
 declare -A DMN=([z]=hostile_z [r]=hostile_r)
 declare -A SCRATCH=([z]=/sys/block/zram1 [r]=/sys/block/rzram1)
+declare -A WBP		# the wb_inflight writers, per device
 DMX=hostile_x
 DSIZE=16M
 DBYTES=16777216
@@ -560,7 +561,7 @@ for st in $STATES; do
 		dd if=$TMP/new of=${DEVN[r]} bs=1M oflag=direct status=none &&
 		dmsetup suspend ${DMN[z]} && dmsetup suspend ${DMN[r]}" || ktap_abort "cannot set up $st"
 	QUEUED=
-	(sleep 600; echo watchdog >"$TMP/watchdog"; dmsetup resume ${DMN[z]}; dmsetup resume ${DMN[r]}) \
+	(sleep 1500; echo watchdog >"$TMP/watchdog"; dmsetup resume ${DMN[z]}; dmsetup resume ${DMN[r]}) \
 		</dev/null >/dev/null 2>&1 &
 	WD=$!
 	BD0z=$(field 1 ${SYS[z]}/bd_stat)

@@ -28,14 +28,15 @@
  *	      w PATH ESCAPED   one write of the value to PATH, must succeed
  *	      r PATH           read PATH (e.g. hot_add), must succeed
  *	      c FILE DEV       copy FILE onto the start of DEV (O_DIRECT)
- *	-a DIR: each write is done by a child process, which sends its
- *	    result back through a pipe and also stores it in DIR/ID.z or
- *	    DIR/ID.r (written to a temporary name, then renamed); the parent
- *	    waits for the result, or until the child has been in state D
- *	    (uninterruptible sleep) for 300 ms without a break or has not
- *	    answered for 3 s, and then prints the result, or "blocked" and
- *	    goes on without it (the caller collects DIR/ID.* later).  The
- *	    child has /dev/null as stdin, stdout and stderr, so a blocked
+ *	-a DIR: each write is done by a server child process, which
+ *	    answers through a pipe and also stores each result in DIR/ID.z
+ *	    or DIR/ID.r (written to a temporary name, then renamed); the
+ *	    parent waits for the answer, or until the server has been in
+ *	    state D (uninterruptible sleep) for 300 ms without a break or has
+ *	    not answered for 3 s: then it prints "blocked", abandons that
+ *	    server (it finishes the write and exits) and starts a new one
+ *	    for the next write (the caller collects DIR/ID.* later).  The
+ *	    server has /dev/null as stdin, stdout and stderr, so a blocked
  *	    write holds none of the caller's pipes.  For writes that
  *	    may wait for something the caller releases afterwards (a
  *	    suspended backing device).
@@ -166,88 +167,174 @@ static long now_ms(void)
 }
 
 /*
- * The write in a child, which sends its result through a pipe and leaves
- * it in dir/id.side; the parent waits for the pipe, or until the child has
- * been in state D for 300 ms without a break ("blocked").
+ * Async writes go to a server child, which does one write per request
+ * and answers through a pipe; it also leaves each result in DIR/ID.SIDE.
+ * When a write blocks (the server in state D for 300 ms without a break,
+ * or no answer for 3 s), the server is abandoned (it finishes that write,
+ * stores its result, sees its request pipe closed and exits) and the next
+ * write gets a new server.  So a fork only per blocked write.
  */
-static void do_write_async(const char *dir, const char *id, char side,
-			   const char *path, const char *val, size_t len,
-			   char *res, size_t rlen)
+struct request {
+	char fin[PATH_MAX];
+	char path[PATH_MAX];
+	size_t len;
+};
+
+static pid_t srv_pid;
+static int srv_req = -1, srv_res = -1;
+
+static int read_full(int fd, void *buf, size_t len)
 {
-	char fin[PATH_MAX], tmp[PATH_MAX + 8];
-	int p[2];
-	long d_since = -1, start;
-	pid_t pid;
+	char *p = buf;
 
-	if (strlen(dir) + strlen(id) + 8 > sizeof(fin)) {
-		snprintf(res, rlen, "longname");
-		return;
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
 	}
-	strcpy(fin, dir);
-	strcat(fin, "/");
-	strcat(fin, id);
-	strcat(fin, side == 'z' ? ".z" : ".r");
-	strcpy(tmp, fin);
-	strcat(tmp, ".tmp");
-	if (pipe(p)) {
-		snprintf(res, rlen, "pipe:%s", errname(errno));
-		return;
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
 	}
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(res, rlen, "fork:%s", errname(errno));
-		close(p[0]);
-		close(p[1]);
-		return;
+	return 0;
+}
+
+static void server(int req, int res)
+{
+	static struct request rq;
+	static char val[16384];
+	int null = open("/dev/null", O_RDWR);
+
+	/* a blocked write must hold none of the caller's stdio pipes */
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
 	}
-	if (pid == 0) {
-		char r[64];
+	signal(SIGPIPE, SIG_IGN);
+	while (!read_full(req, &rq, sizeof(rq))) {
+		char r[64], tmp[PATH_MAX + 8];
 		FILE *f;
-		int null = open("/dev/null", O_RDWR);
 
-		/*
-		 * Let go of the caller's stdin, stdout and stderr: a write that
-		 * blocks must not keep the caller's pipes open.
-		 */
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-			if (null > 2)
-				close(null);
-		}
-		close(p[0]);
-		do_write(path, val, len, r, sizeof(r));
+		if (rq.len > sizeof(val) || read_full(req, val, rq.len))
+			break;
+		do_write(rq.path, val, rq.len, r, sizeof(r));
+		strcpy(tmp, rq.fin);
+		strcat(tmp, ".tmp");
 		f = fopen(tmp, "w");
 		if (f) {
 			fprintf(f, "%s\n", r);
 			if (!fclose(f))
-				rename(tmp, fin);
+				rename(tmp, rq.fin);
 		}
-		/* the parent may be gone (blocked write): no SIGPIPE */
-		signal(SIGPIPE, SIG_IGN);
-		if (write(p[1], r, strlen(r)) < 0)
-			_exit(1);
-		_exit(0);
+		strcat(r, "\n");
+		if (write_full(res, r, strlen(r)))
+			break;
 	}
-	close(p[1]);
+	_exit(0);
+}
+
+static int start_server(void)
+{
+	int q[2], a[2];
+
+	if (pipe(q))
+		return -1;
+	if (pipe(a)) {
+		close(q[0]);
+		close(q[1]);
+		return -1;
+	}
+	fflush(stdout);
+	srv_pid = fork();
+	if (srv_pid < 0)
+		return -1;
+	if (srv_pid == 0) {
+		close(q[1]);
+		close(a[0]);
+		server(q[0], a[1]);
+	}
+	close(q[0]);
+	close(a[1]);
+	srv_req = q[1];
+	srv_res = a[0];
+	return 0;
+}
+
+static void drop_server(void)
+{
+	close(srv_req);
+	close(srv_res);
+	srv_req = srv_res = -1;
+	srv_pid = 0;
+}
+
+static void do_write_async(const char *dir, const char *id, char side,
+			   const char *path, const char *val, size_t len,
+			   char *res, size_t rlen)
+{
+	static struct request rq;
+	long d_since = -1, start;
+	size_t got = 0;
+
+	memset(&rq, 0, sizeof(rq));
+	if (strlen(dir) + strlen(id) + 8 > sizeof(rq.fin) ||
+	    strlen(path) >= sizeof(rq.path)) {
+		snprintf(res, rlen, "longname");
+		return;
+	}
+	strcpy(rq.fin, dir);
+	strcat(rq.fin, "/");
+	strcat(rq.fin, id);
+	strcat(rq.fin, side == 'z' ? ".z" : ".r");
+	strcpy(rq.path, path);
+	rq.len = len;
+	if (srv_req < 0 && start_server()) {
+		snprintf(res, rlen, "fork:%s", errname(errno));
+		return;
+	}
+	if (write_full(srv_req, &rq, sizeof(rq)) || write_full(srv_req, val, len)) {
+		snprintf(res, rlen, "lost");
+		drop_server();
+		return;
+	}
 	start = now_ms();
 	for (;;) {
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		int n = poll(&pfd, 1, 20);
+		struct pollfd pfd = { .fd = srv_res, .events = POLLIN };
 
-		if (n > 0) {
-			ssize_t r = read(p[0], res, rlen - 1);
+		if (poll(&pfd, 1, 20) > 0) {
+			ssize_t n = read(srv_res, res + got, rlen - 1 - got);
 
-			res[r > 0 ? r : 0] = 0;
-			if (r <= 0)
+			if (n <= 0) {
 				snprintf(res, rlen, "lost");
-			waitpid(pid, NULL, 0);
-			close(p[0]);
-			return;
+				drop_server();
+				return;
+			}
+			got += n;
+			res[got] = 0;
+			if (strchr(res, '\n')) {
+				res[strcspn(res, "\n")] = 0;
+				return;
+			}
+			continue;
 		}
-		if (proc_state(pid) == 'D') {
+		if (proc_state(srv_pid) == 'D') {
 			if (d_since < 0)
 				d_since = now_ms();
 			else if (now_ms() - d_since >= 300)
@@ -259,7 +346,7 @@ static void do_write_async(const char *dir, const char *id, char side,
 		if (now_ms() - start >= 3000)
 			break;
 	}
-	close(p[0]);
+	drop_server();
 	snprintf(res, rlen, "blocked");
 }
 
