@@ -149,6 +149,8 @@ ALLOW=(
 	"writeback|init_bdev|\\n|EINVAL|ok|$W16 an empty input (a newline) writes nothing"
 	"writeback|init_bdev| |EINVAL|ok|$W16 an empty input (whitespace) writes nothing"
 	"writeback|init_bdev| \\t \\n|EINVAL|ok|$W16 an empty input (whitespace) writes nothing"
+	"writeback|init_bdev|\\0|EINVAL|ok|$W16 an empty input (the C string ends at the NUL) writes nothing"
+	"writeback|init_bdev|\\0\\n|EINVAL|ok|$W16 an empty input (the C string ends at the NUL) writes nothing"
 	"writeback|init_bdev|huge huge|EINVAL|ok|$W16 tokens; a mode ends the input"
 	"writeback|init_bdev|idle huge|EINVAL|ok|$W16 tokens; a mode ends the input"
 	"writeback|init_bdev|type=huge type=idle|EINVAL|ok|$W16 type=MODE; a mode ends the input"
