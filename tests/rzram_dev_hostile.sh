@@ -27,7 +27,7 @@
 #
 # States, each for both devices, every value in every state but the
 # last, which takes the first 20 generic values that reach the driver
-# (empty input through '+1'): there nearly every write blocks, and each
+# (empty input through '++1'): there nearly every write blocks, and each
 # blocked write costs a process and a wait:
 #   uninit      not initialised, no backing device
 #   init        initialised (disksize 16M, 4 MiB of mixed data), no
