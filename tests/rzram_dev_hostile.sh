@@ -25,8 +25,9 @@
 # attribute.  Written in an escaped form (see hostile.c) that is also how
 # the table shows them.
 #
-# States, each for both devices, every value in every state but the
-# last, which takes the first 20 generic values that reach the driver
+# States (wb_inflight only when asked for, see STATES below), each for
+# both devices, every value in every state but the last, which takes the
+# first 20 generic values that reach the driver
 # (empty input through '++1'): there nearly every write blocks, and each
 # blocked write costs a process and a wait:
 #   uninit      not initialised, no backing device
@@ -511,8 +512,21 @@ if [ -z "$load_err" ]; then
 	done
 fi
 NG=${#ATTRS[@]}
-STATES="uninit init bdev init_bdev wb_inflight"
-ktap_plan $((6 + 5 * (1 + NG) + 3 + 3 + 2 + 1))
+# wb_inflight is not in the default set: nearly every write blocks there
+# (on zram's init_lock, on rzram's configuration lock behind a waiting
+# reset), and with the per-write wait the state took over 9 minutes;
+# rzram_wb_race.sh covers those races (reset, hot_remove, a second
+# writeback) deterministically.  rzram_hostile_states=... to run it.
+STATES=${rzram_hostile_states:-"uninit init bdev init_bdev"}
+# per state: its setup and a case per attribute; init, init_bdev and
+# wb_inflight also check the data; wb_inflight three more cases; at the
+# end two "still works" and the restore check
+NST=0 NDATA=0 NWB=0
+for st in $STATES; do
+	NST=$((NST + 1))
+	case $st in init | init_bdev) NDATA=$((NDATA + 1)) ;; wb_inflight) NDATA=$((NDATA + 1)) NWB=3 ;; esac
+done
+ktap_plan $((6 + NST * (1 + NG) + NWB + NDATA + 2 + 1))
 [ -z "$load_err" ] || ktap_abort "$load_err"
 ktap_ok "insmod rzram.ko, modprobe zram num_devices=1"
 diag "writable in zram0: $wz"
