@@ -229,13 +229,12 @@ impl Mapped<'_> {
 
     /// The segment's bytes, for filling a read.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: By the type invariant the range is inside a mapped page.
-        // It belongs to a read bio, whose pages the block layer gives to the
-        // driver until the bio ends, and `&mut self` makes this the only
-        // reference into the mapping.  (An `O_DIRECT` reader that touches
-        // its own buffer meanwhile races in user space; the driver only
-        // stores to the range and never reads it back, so that can only
-        // change what the reader finds.)
+        // An `O_DIRECT` reader that touches its own buffer meanwhile races
+        // in user space; the driver only stores to the range and never
+        // reads it back, so that can only change what the reader finds.
+        // SAFETY: The range is inside a mapped page (type invariant) of a
+        // read bio, whose pages are the driver's until the bio ends;
+        // `&mut self` makes this the only reference into the mapping.
         unsafe {
             core::slice::from_raw_parts_mut(self.base.cast::<u8>().add(self.offset), self.len)
         }

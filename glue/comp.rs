@@ -217,10 +217,10 @@ impl StreamGuard<'_> {
         let n = match &mut s.engine {
             Engine::Crypto(tfm) => {
                 let mut dlen = s.buf.len() as u32;
-                // SAFETY: `tfm` is live; `src` is readable and `buf`
-                // writable for their lengths, and they do not overlap (the
-                // stream owns `buf`); `dlen` is the room in `buf`.  The C
-                // compressor reads `src` however it changes meanwhile.
+                // The C compressor reads `src` however it changes meanwhile.
+                // SAFETY: `tfm` is live; `src` is readable and `buf` (ours,
+                // so no overlap) writable for their lengths; `dlen` is the
+                // room in `buf`.
                 let ret = unsafe {
                     ffi::crypto_comp_compress(
                         tfm.as_ptr(),
@@ -236,10 +236,10 @@ impl StreamGuard<'_> {
                 dlen as usize
             }
             Engine::Zstd(z) => {
-                // SAFETY: `cctx` is live in its workspace (`Zstd`
-                // invariant) and used by this stream only; `src` is
-                // readable and `buf` writable for their lengths, and they
-                // do not overlap (the stream owns `buf`).
+                // `cctx` lives in its workspace (`Zstd` invariant).
+                // SAFETY: `cctx` is live and this stream's only; `src` is
+                // readable and `buf` (ours, so no overlap) writable for
+                // their lengths.
                 let ret = unsafe {
                     ffi::zstd_compress_cctx(
                         z.cctx.as_ptr(),

@@ -100,10 +100,10 @@ impl<T: DebugRead> Fops<T> {
 ///
 /// `data` must stay valid until `dir` is dropped.
 pub(super) unsafe fn add_file<T: DebugRead>(dir: &Dir, name: &CStr, data: *const T) {
-    // SAFETY: `name` is NUL-terminated, `dir` live; `data` stays valid
-    // while the file exists (the caller's guarantee), which `read_callback`
-    // relies on; the operations are a static table for `T`.  A failure
-    // leaves no file, which is allowed (see `Dir::new`).
+    // A failure leaves no file, which is allowed (see `Dir::new`).
+    // SAFETY: `name` is NUL-terminated, `dir` live, the operations a static
+    // table for `T`; `data` outlives the file (the caller's guarantee),
+    // as `read_callback` requires.
     unsafe {
         ffi::rzram_debugfs_create_file(
             name.as_char_ptr(),

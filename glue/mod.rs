@@ -27,13 +27,11 @@ use core::cell::UnsafeCell;
 #[repr(transparent)]
 pub(crate) struct Shared<T>(UnsafeCell<T>);
 
-// SAFETY: A shared `Shared` gives a thread nothing but `get()`, a raw
-// pointer; the value is reached only by dereferencing it, an unsafe
-// operation that needs its own argument.  Every such access only reads:
-// C reads the tables it is given (lockdep reads the keys of a static
-// attribute, it does not write them), and `glue::sysfs` reads the Rust
-// callbacks of an `Attr`.  Nothing writes a `Shared` static after its
-// initialisation, so no thread can race a write.
+// The value is reached only through `get()`'s raw pointer, and every such
+// access only reads: C reads the tables it is given (lockdep reads, not
+// writes, a static attribute's keys), `glue::sysfs` an `Attr`'s callbacks.
+// SAFETY: A shared `Shared` gives out only that pointer, and nothing writes
+// a `Shared` static after initialisation, so no thread can race a write.
 unsafe impl<T> Sync for Shared<T> {}
 
 impl<T> Shared<T> {

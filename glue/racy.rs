@@ -77,10 +77,9 @@ impl<'a> Racy<'a> {
         if dst.len() != self.len {
             return Err(EINVAL);
         }
-        // SAFETY: `ptr` is readable for `len` bytes (type invariant) and
-        // `dst` writable for as many; `dst` is exclusively ours, so the two
-        // cannot overlap.  The read happens in C's `memcpy`, not through a
-        // Rust reference.
+        // The read happens in C's `memcpy`, not through a Rust reference.
+        // SAFETY: `ptr` is readable for `len` bytes (type invariant), `dst`
+        // writable for as many and exclusively ours, so they cannot overlap.
         unsafe { bindings::memcpy(dst.as_mut_ptr().cast(), self.ptr.cast(), self.len) };
         Ok(())
     }

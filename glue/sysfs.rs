@@ -214,10 +214,9 @@ unsafe extern "C" fn show_callback<T: DiskOps + 'static>(
     attr: *mut bindings::device_attribute,
     buf: *mut kernel::ffi::c_char,
 ) -> isize {
-    // SAFETY: sysfs passes back a `device_attribute` from one of our
-    // groups, which is the first member of an `Attr<T>` in a `Shared`
-    // static; nothing writes it after initialisation (see `Shared`), so a
-    // shared reference to it is sound.
+    // Nothing writes an `Attr` after initialisation (see `Shared`).
+    // SAFETY: sysfs passes back a `device_attribute` of our groups, the
+    // first member of an `Attr<T>` in a `Shared` static: `&` is sound.
     let attr = unsafe { &*attr.cast::<Attr<T>>() };
     // SAFETY: Our groups are only attached to disks with data `T`.
     let (data, disk) = unsafe { dev_data::<T>(dev) };

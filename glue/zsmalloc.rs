@@ -123,10 +123,10 @@ impl ZsPool {
         if data.len() != h.size() {
             return Err(EINVAL);
         }
-        // SAFETY: `h` is a live allocation of `data.len()` bytes of this
-        // pool; a write-only mapping is valid for that many bytes until
-        // unmapped, and `data` (readable for its length) cannot overlap it:
-        // the object is not yet published.  C's `memcpy` reads `data`.
+        // C's `memcpy` reads `data`.
+        // SAFETY: `h` is a live `data.len()`-byte object of this pool, its
+        // write-only mapping valid until unmapped; `data` is readable and,
+        // the object being unpublished, cannot overlap it.
         unsafe {
             let dst = ffi::zs_map_object(self.raw(), h.raw, ffi::ZS_MM_WO);
             kernel::bindings::memcpy(dst.cast(), data.as_ptr().cast(), data.len());
