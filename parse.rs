@@ -12,19 +12,26 @@ use kernel::prelude::*;
 /// Returns the value and the unparsed rest; `None` if no digit was read.
 fn strtoull(s: &[u8], base: u32) -> Option<(u64, &[u8])> {
     let (radix, digits) = fixup_radix(s, base);
-    let n = digits
-        .iter()
-        .take_while(|c| digit(**c, radix).is_some())
-        .count();
+    // simple_strtoull wraps silently; kstrto* reject overflow.
+    let (v, n, _) = parse_integer(digits, radix);
     if n == 0 {
         return None;
     }
-    // simple_strtoull wraps silently; kstrto* reject overflow.
-    let v = digits.iter().take(n).fold(0u64, |v, c| {
-        let d = digit(*c, radix).unwrap_or(0);
-        v.wrapping_mul(u64::from(radix)).wrapping_add(u64::from(d))
-    });
     Some((v, digits.get(n..)?))
+}
+
+/// The kernel's `_parse_integer`: the leading digits of `s` in `radix`, as
+/// (value, digits read, overflowed); the value wraps on overflow.
+fn parse_integer(s: &[u8], radix: u32) -> (u64, usize, bool) {
+    let (mut v, mut n, mut overflow) = (0u64, 0usize, false);
+    while let Some(d) = s.get(n).and_then(|c| digit(*c, radix)) {
+        let (m, o1) = v.overflowing_mul(u64::from(radix));
+        let (a, o2) = m.overflowing_add(u64::from(d));
+        v = a;
+        overflow |= o1 || o2;
+        n += 1;
+    }
+    (v, n, overflow)
 }
 
 /// The value of ASCII digit `c` in `radix`, as the kernel's `_parse_integer`
@@ -85,17 +92,7 @@ fn fixup_radix(s: &[u8], base: u32) -> (u32, &[u8]) {
 pub(crate) fn kstrtoull(s: &[u8], base: u32) -> Result<u64> {
     let s = s.strip_prefix(b"+").unwrap_or(s);
     let (radix, digits) = fixup_radix(s, base);
-    let (mut v, mut n, mut overflow) = (0u64, 0usize, false);
-    while let Some(d) = digits.get(n).and_then(|c| digit(*c, radix)) {
-        match v
-            .checked_mul(u64::from(radix))
-            .and_then(|v| v.checked_add(u64::from(d)))
-        {
-            Some(x) => v = x,
-            None => overflow = true,
-        }
-        n += 1;
-    }
+    let (v, n, overflow) = parse_integer(digits, radix);
     if overflow {
         return Err(ERANGE);
     }

@@ -113,14 +113,10 @@ impl Bio {
     /// Records an I/O error as the bio's status unless it has one already
     /// (a chained child may have failed it); `true` if this was the first.
     pub(crate) fn fail_first(&self) -> bool {
-        // SAFETY: The bio is live (type invariant).  Its status is a byte
-        // that completing children of ours write concurrently, by the same
-        // compare-and-exchange (see `glue::readback`).
-        let st = unsafe { AtomicU8::from_ptr(&raw mut (*self.raw()).bi_status) };
         // SAFETY: Returns a constant.
         let ioerr = unsafe { ffi::rzram_blk_sts_ioerr() };
-        st.compare_exchange(0, ioerr, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
+        // SAFETY: The bio is live (type invariant).
+        unsafe { set_first_status(self.raw(), ioerr) }
     }
 
     pub(crate) fn end(self, result: Result) {
@@ -134,6 +130,21 @@ impl Bio {
             Err(_) => unsafe { ffi::rzram_bio_io_error(ptr) },
         }
     }
+}
+
+/// Sets `bio`'s status to `status` unless it has an error already, as
+/// `bio_chain_endio` keeps the first; `true` if this one was the first.
+/// Completing children and the submitter race here, all through this.
+///
+/// # Safety
+///
+/// `bio` must be live and not yet ended.
+pub(super) unsafe fn set_first_status(bio: *mut bindings::bio, status: u8) -> bool {
+    // SAFETY: `bio` is live (the caller's guarantee); its status is a byte
+    // written concurrently only through this function's atomic.
+    let st = unsafe { AtomicU8::from_ptr(&raw mut (*bio).bi_status) };
+    st.compare_exchange(0, status, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok()
 }
 
 impl Drop for Bio {

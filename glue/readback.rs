@@ -30,7 +30,6 @@ use super::{
     page::{PageMut, PagePool},
 };
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::{
     bindings, c_str, error::to_result, new_condvar, page::PAGE_SIZE, prelude::*, static_lock_class,
     sync::CondVar, types::Opaque,
@@ -390,14 +389,8 @@ unsafe extern "C" fn child_end_io<T: ReadDone>(bio: *mut bindings::bio) {
     // so it is live.  Its status is a byte that other children complete
     // concurrently; as `bio_chain_endio`, the first error is kept.
     unsafe {
-        if status != 0 {
-            let st = AtomicU8::from_ptr(&raw mut (*ctx.parent).bi_status);
-            if st
-                .compare_exchange(0, status, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-            {
-                inner.target.read_failed();
-            }
+        if status != 0 && super::bio::set_first_status(ctx.parent, status) {
+            inner.target.read_failed();
         }
         bindings::bio_endio(ctx.parent);
     }
