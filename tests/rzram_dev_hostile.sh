@@ -25,11 +25,7 @@
 # attribute.  Written in an escaped form (see hostile.c) that is also how
 # the table shows them.
 #
-# States (wb_inflight only when asked for, see STATES below), each for
-# both devices, every value in every state but the last, which takes the
-# first 20 generic values that reach the driver
-# (empty input through '++1'): there nearly every write blocks, and each
-# blocked write costs a process and a wait:
+# States, each for both devices, every value in every state:
 #   uninit      not initialised, no backing device
 #   init        initialised (disksize 16M, 4 MiB of mixed data), no
 #               backing device
@@ -41,12 +37,12 @@
 #               and both backing slices suspended (dmsetup suspend): a
 #               `huge` writeback is started on each device and the test
 #               waits until the writer is in state D and has not
-#               returned; then every value is written (each write by a
-#               child process: a write in state D for 300 ms, or not
-#               returned after 3 s, is "blocked" and its result collected
-#               after the resume); the
-#               writers are checked to be still in D, not returned; then
-#               the slices are resumed and the writers must succeed.
+#               returned; then every value is written, each write by a
+#               child process, all the values of an attribute at once: a
+#               write in state D for 300 ms, or not returned after 3 s,
+#               is "blocked" and its result collected after the resume;
+#               the writers are checked to be still in D, not returned;
+#               then the slices are resumed and the writers must succeed.
 # In wb_inflight the attributes that zram stores under init_lock taken
 # shared come first (a writer queued on zram's init_lock holds up every
 # later reader until the writeback ends): blocked writes are reported in
@@ -278,7 +274,8 @@ script() {
 # run_group STATE ATTR ZPATH RPATH ASYNC VALUE...: write each VALUE to
 # ZPATH and RPATH ("-": not written), record the results; a value a side
 # accepts is undone by that side's restore script before the next write.
-# ASYNC=1: the helper's -a.
+# ASYNC=1: the helper's -a; 2: -a -P, every value at once (no restore
+# scripts: for groups whose accepted values change nothing).
 run_group() {
 	local st=$1 at=$2 zp=$3 rp=$4 async=$5 i id z r zx rx n zs rs
 	shift 5
@@ -286,7 +283,8 @@ run_group() {
 	script z "$at" "$st"; zs=$REPLY
 	script r "$at" "$st"; rs=$REPLY
 	opts=(-R "$zs,$rs")
-	[ $async = 1 ] && opts+=(-a "$ADIR")
+	[ $async = 0 ] || opts+=(-a "$ADIR")
+	[ $async = 2 ] && opts=(-a "$ADIR" -P)
 	local base=$NCASE
 	n=${#vals[@]}
 	for ((i = 0; i < n; i++)); do
@@ -337,11 +335,6 @@ values() {
 		IFS='|' read -ra t <<<"${TAIL[$at]}"
 	fi
 	local -a all=("${GEN[@]}" "${t[@]}")
-	# during a writeback nearly every write blocks on one side (zram's
-	# init_lock, rzram's configuration lock behind a waiting reset), and
-	# each blocked one costs a process and a wait: there, the first 21
-	# generic values (20 that reach the driver: the empty one does not)
-	[ "$st" = wb_inflight ] && all=("${GEN[@]:0:21}")
 	for v in "${all[@]}"; do
 		if [ "$at" = disksize ] && [ "$st" = uninit -o "$st" = bdev ] &&
 			[[ "$EXCL_DISKSIZE" == *"|$v|"* ]]; then
@@ -422,7 +415,10 @@ report() {
 groups() {
 	local st=$1 at async=0
 	shift
-	[ "$st" = wb_inflight ] && async=1
+	# during a writeback nearly every write blocks (a store queued on
+	# zram's init_lock holds up every later one): each group's values are
+	# written all at once, so a group costs one wait, not one a value
+	[ "$st" = wb_inflight ] && async=2
 	for at in "$@"; do
 		if [ "$st" = wb_inflight ]; then
 			case $at in mem_limit|comp_algorithm|disksize|backing_dev|reset) QUEUED=1 ;; esac
@@ -430,8 +426,10 @@ groups() {
 		values "$at" "$st"
 		case $at in
 		hot_remove)
+			# one at a time: a value that removes the scratch device
+			# is undone (hot_add) before the next
 			exec 7<${DEVN[z]} 8<${DEVN[r]}
-			run_group "$st" "$at" ${CTL[z]}/hot_remove ${CTL[r]}/hot_remove $async "${VALS[@]}"
+			run_group "$st" "$at" ${CTL[z]}/hot_remove ${CTL[r]}/hot_remove $((async ? 1 : 0)) "${VALS[@]}"
 			exec 7<&- 8<&-
 			;;
 		writeback_batch_size)
@@ -512,12 +510,8 @@ if [ -z "$load_err" ]; then
 	done
 fi
 NG=${#ATTRS[@]}
-# wb_inflight is not in the default set: nearly every write blocks there
-# (on zram's init_lock, on rzram's configuration lock behind a waiting
-# reset), and with the per-write wait the state took over 9 minutes;
-# rzram_wb_race.sh covers those races (reset, hot_remove, a second
-# writeback) deterministically.  rzram_hostile_states=... to run it.
-STATES=${rzram_hostile_states:-"uninit init bdev init_bdev"}
+# rzram_hostile_states=...: only those states
+STATES=${rzram_hostile_states:-"uninit init bdev init_bdev wb_inflight"}
 # per state: its setup and a case per attribute; init, init_bdev and
 # wb_inflight also check the data; wb_inflight three more cases; at the
 # end two "still works" and the restore check

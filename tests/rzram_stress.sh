@@ -63,6 +63,7 @@
 # rzram-kmemleak: scan-before
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/rb.sh"
+. "$(dirname "$0")/helpers/pressure.sh"
 KO=${RZRAM_KO:-/lib/rzram/rzram.ko}
 ST=$(dirname "$0")/helpers/stress
 S=/sys/block/rzram0
@@ -100,8 +101,6 @@ loop_ok() {
 # matches STRING REGEX
 matches() { [[ $1 =~ $2 ]]; }
 count() { cat "$TMP/n.$1" 2>/dev/null || echo 0; }
-meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
-vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 # nap: a pause between iterations of a loop (not a synchronisation)
 mkfifo "$TMP/nap"
 exec 6<>"$TMP/nap"
@@ -369,25 +368,6 @@ mkfifo "$TMP/hold.in"
 "$ST" mem $HOLD_PAGES $SEED <"$TMP/hold.in" >"$TMP/hold.out" 2>"$TMP/hold.err" &
 HOLDER=$!
 exec 7>"$TMP/hold.in"
-# holder_cmd: as in helpers/rb_swap.sh
-holder_cmd() {
-	local n
-	n=$(wc -l <"$TMP/hold.out")
-	echo "$1" >&7
-	holder_answered() {
-		tail -n +$((n + 1)) "$TMP/hold.out" | grep -q "^$1" || ! kill -0 $HOLDER 2>/dev/null
-	}
-	wait_until "$3" holder_answered "$2"
-	if ! tail -n +$((n + 1)) "$TMP/hold.out" | grep -m1 "^$2"; then
-		if kill -0 $HOLDER 2>/dev/null; then
-			echo "holder: no answer to $1 in $3 s (blocked tasks: see the kernel log)"
-			echo w >/proc/sysrq-trigger
-		else
-			echo "holder died: $(cat "$TMP/hold.err")"
-		fi
-		return 1
-	fi
-}
 check "swap: the process filled $HOLD_PAGES pages" \
 	wait_until 120 grep -q "^filled pages=$HOLD_PAGES" "$TMP/hold.out" || ktap_abort "no holder"
 out=$(holder_cmd pageout swap_kib= 300)
@@ -398,23 +378,10 @@ wbd=$(field 1 $S/bd_stat)
 # all but the same-filled and zero pages (a quarter, by a hash)
 check "swap: most of its pages written back ($wbd)" test "$wbd" -ge $((HOLD_PAGES * 5 / 8))
 
-# memory made short (as helpers/rb_swap.sh)
-sync
-echo 3 >/proc/sys/vm/drop_caches
-a=$(($(meminfo MemAvailable) / 1024))
-hp=$(((a - PRESSURE_MIB - 16) / 2))
-[ $hp -gt 0 ] || hp=0
-echo $hp >/proc/sys/vm/nr_hugepages
-BALLOON=
-: >"$TMP/balloon.out"
-a=$(($(meminfo MemAvailable) / 1024))
-if [ $a -gt $PRESSURE_MIB ]; then
-	"$RB" balloon $((a - PRESSURE_MIB)) >"$TMP/balloon.out" 2>&1 &
-	BALLOON=$!
-	wait_until 120 grep -q ballooned "$TMP/balloon.out"
-fi
-a=$(($(meminfo MemAvailable) / 1024))
-diag "swap: $(cat /proc/sys/vm/nr_hugepages) huge pages, $(cat "$TMP/balloon.out") MiB mlocked; MemAvailable $a MiB"
+# memory made short (helpers/pressure.sh)
+memory_short
+diag "swap: $MEM_SHORT"
+a=$MEM_AVAIL
 check "swap: memory made short: MemAvailable ($a MiB) < the process's $((HOLD_PAGES / 256)) MiB" \
 	test $a -lt $((HOLD_PAGES / 256))
 
@@ -453,9 +420,7 @@ check "swap: pages were swapped in from the backing device (bd_reads $r0 -> $r1)
 check "swap: pages were written back during the checks (bd_writes $w0 -> $w1)" test $w1 -gt $w0
 check "swap: memory was short: swapped in ($((in1 - in0)) >= $HOLD_PAGES / 2)" \
 	test $((in1 - in0)) -ge $((HOLD_PAGES / 2))
-[ -z "$BALLOON" ] || { kill $BALLOON; wait $BALLOON; }
-BALLOON=
-echo 0 >/proc/sys/vm/nr_hugepages
+memory_release
 check "swap: swapoff (every page back in memory)" swapoff $DEV
 out=$(holder_cmd verify verified= 600)
 check_eq "swap: at the end, all its memory is right" "verified=$HOLD_PAGES bad=0 first_bad=-1" "$out"

@@ -14,7 +14,7 @@
  *   hostile PATH ESCAPED
  *	One write; prints the result.
  *
- *   hostile batch [-R ZSCRIPT,RSCRIPT] [-a DIR]
+ *   hostile batch [-R ZSCRIPT,RSCRIPT] [-a DIR [-P]]
  *	Reads cases from stdin, one a line: "ID ZPATH RPATH ESCAPED" (the
  *	value is the rest of the line after the third space, so it may hold
  *	spaces; a path "-" skips that side).  For each case it writes the
@@ -28,18 +28,19 @@
  *	      w PATH ESCAPED   one write of the value to PATH, must succeed
  *	      r PATH           read PATH (e.g. hot_add), must succeed
  *	      c FILE DEV       copy FILE onto the start of DEV (O_DIRECT)
- *	-a DIR: each write is done by a server child process, which
- *	    answers through a pipe and also stores each result in DIR/ID.z
- *	    or DIR/ID.r (written to a temporary name, then renamed); the
- *	    parent waits for the answer, or until the server has been in
- *	    state D (uninterruptible sleep) for 300 ms without a break or has
- *	    not answered for 3 s: then it prints "blocked", abandons that
- *	    server (it finishes the write and exits) and starts a new one
- *	    for the next write (the caller collects DIR/ID.* later).  The
- *	    server has /dev/null as stdin, stdout and stderr, so a blocked
- *	    write holds none of the caller's pipes.  For writes that
- *	    may wait for something the caller releases afterwards (a
- *	    suspended backing device).
+ *	-a DIR: each write is done by a child process of its own, which
+ *	    stores its result in DIR/ID.z or DIR/ID.r (written to a
+ *	    temporary name, then renamed); the parent waits until the child
+ *	    exits, or until it has been in state D (uninterruptible sleep)
+ *	    for 300 ms without a break, or for 3 s: then the result is
+ *	    "blocked", and the child is left to finish its write (the caller
+ *	    collects DIR/ID.* later).  The child has /dev/null as stdin,
+ *	    stdout and stderr, so a blocked write holds none of the caller's
+ *	    pipes.  For writes that may wait for something the caller
+ *	    releases afterwards (a suspended backing device).
+ *	-P (with -a, without -R): every case is started at once, then all
+ *	    are waited for together (so one wait in all, not one a blocked
+ *	    write); the results are printed in the order of the cases.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -167,57 +168,28 @@ static long now_ms(void)
 }
 
 /*
- * Async writes go to a server child, which does one write per request
- * and answers through a pipe; it also leaves each result in DIR/ID.SIDE.
- * When a write blocks (the server in state D for 300 ms without a break,
- * or no answer for 3 s), the server is abandoned (it finishes that write,
- * stores its result, sees its request pipe closed and exits) and the next
- * write gets a new server.  So a fork only per blocked write.
+ * Async writes (-a DIR): each write is done by a child of its own, which
+ * stores its result in DIR/ID.SIDE (a temporary name, then renamed) and
+ * exits.  A job is settled when its child has exited (its result is then
+ * read from that file), or it is "blocked": its child has been in state D
+ * for 300 ms without a break, or 3 s have passed (waiting in another
+ * state).  A blocked child is left to finish its write; the caller
+ * collects DIR/ID.SIDE later.
  */
-struct request {
+struct job {
+	pid_t pid;
+	long d_since;
+	int done;
 	char fin[PATH_MAX];
-	char path[PATH_MAX];
-	size_t len;
+	char res[64];
 };
 
-static pid_t srv_pid;
-static int srv_req = -1, srv_res = -1;
-
-static int read_full(int fd, void *buf, size_t len)
+static void job_child(const char *fin, const char *path, const char *val,
+		      size_t len)
 {
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static void server(int req, int res)
-{
-	static struct request rq;
-	static char val[16384];
+	char r[64], tmp[PATH_MAX + 8];
 	int null = open("/dev/null", O_RDWR);
+	FILE *f;
 
 	/* a blocked write must hold none of the caller's stdio pipes */
 	if (null >= 0) {
@@ -227,127 +199,89 @@ static void server(int req, int res)
 		if (null > 2)
 			close(null);
 	}
-	signal(SIGPIPE, SIG_IGN);
-	while (!read_full(req, &rq, sizeof(rq))) {
-		char r[64], tmp[PATH_MAX + 8];
-		FILE *f;
-
-		if (rq.len > sizeof(val) || read_full(req, val, rq.len))
-			break;
-		do_write(rq.path, val, rq.len, r, sizeof(r));
-		strcpy(tmp, rq.fin);
-		strcat(tmp, ".tmp");
-		f = fopen(tmp, "w");
-		if (f) {
-			fprintf(f, "%s\n", r);
-			if (!fclose(f))
-				rename(tmp, rq.fin);
-		}
-		strcat(r, "\n");
-		if (write_full(res, r, strlen(r)))
-			break;
+	do_write(path, val, len, r, sizeof(r));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", fin);
+	f = fopen(tmp, "w");
+	if (f) {
+		fprintf(f, "%s\n", r);
+		if (!fclose(f))
+			rename(tmp, fin);
 	}
 	_exit(0);
 }
 
-static int start_server(void)
+static void start_job(struct job *j, const char *dir, const char *id,
+		      char side, const char *path, const char *val, size_t len)
 {
-	int q[2], a[2];
-
-	if (pipe(q))
-		return -1;
-	if (pipe(a)) {
-		close(q[0]);
-		close(q[1]);
-		return -1;
+	j->done = 0;
+	j->d_since = -1;
+	if (snprintf(j->fin, sizeof(j->fin), "%s/%s.%c", dir, id, side) >=
+	    (int)sizeof(j->fin)) {
+		snprintf(j->res, sizeof(j->res), "longname");
+		j->done = 1;
+		return;
 	}
 	fflush(stdout);
-	srv_pid = fork();
-	if (srv_pid < 0)
-		return -1;
-	if (srv_pid == 0) {
-		close(q[1]);
-		close(a[0]);
-		server(q[0], a[1]);
+	j->pid = fork();
+	if (j->pid < 0) {
+		snprintf(j->res, sizeof(j->res), "fork:%s", errname(errno));
+		j->done = 1;
+	} else if (j->pid == 0) {
+		job_child(j->fin, path, val, len);
 	}
-	close(q[0]);
-	close(a[1]);
-	srv_req = q[1];
-	srv_res = a[0];
-	return 0;
 }
 
-static void drop_server(void)
+static void read_result(struct job *j)
 {
-	close(srv_req);
-	close(srv_res);
-	srv_req = srv_res = -1;
-	srv_pid = 0;
+	FILE *f = fopen(j->fin, "r");
+
+	if (!f || !fgets(j->res, sizeof(j->res), f))
+		snprintf(j->res, sizeof(j->res), "lost");
+	j->res[strcspn(j->res, "\n")] = 0;
+	if (f)
+		fclose(f);
 }
 
-static void do_write_async(const char *dir, const char *id, char side,
-			   const char *path, const char *val, size_t len,
-			   char *res, size_t rlen)
+/* settle jobs[0..n): each one exited (its result read) or "blocked" */
+static void settle(struct job *jobs, int n)
 {
-	static struct request rq;
-	long d_since = -1, start;
-	size_t got = 0;
+	long start = now_ms();
+	int i, left = 0;
 
-	memset(&rq, 0, sizeof(rq));
-	if (strlen(dir) + strlen(id) + 8 > sizeof(rq.fin) ||
-	    strlen(path) >= sizeof(rq.path)) {
-		snprintf(res, rlen, "longname");
-		return;
-	}
-	strcpy(rq.fin, dir);
-	strcat(rq.fin, "/");
-	strcat(rq.fin, id);
-	strcat(rq.fin, side == 'z' ? ".z" : ".r");
-	strcpy(rq.path, path);
-	rq.len = len;
-	if (srv_req < 0 && start_server()) {
-		snprintf(res, rlen, "fork:%s", errname(errno));
-		return;
-	}
-	if (write_full(srv_req, &rq, sizeof(rq)) || write_full(srv_req, val, len)) {
-		snprintf(res, rlen, "lost");
-		drop_server();
-		return;
-	}
-	start = now_ms();
-	for (;;) {
-		struct pollfd pfd = { .fd = srv_res, .events = POLLIN };
+	for (i = 0; i < n; i++)
+		left += !jobs[i].done;
+	while (left) {
+		for (i = 0; i < n; i++) {
+			struct job *j = &jobs[i];
+			int st;
 
-		if (poll(&pfd, 1, 20) > 0) {
-			ssize_t n = read(srv_res, res + got, rlen - 1 - got);
-
-			if (n <= 0) {
-				snprintf(res, rlen, "lost");
-				drop_server();
-				return;
+			if (j->done)
+				continue;
+			if (waitpid(j->pid, &st, WNOHANG) == j->pid) {
+				read_result(j);
+			} else if (proc_state(j->pid) != 'D') {
+				j->d_since = -1;
+				continue;
+			} else if (j->d_since < 0) {
+				j->d_since = now_ms();
+				continue;
+			} else if (now_ms() - j->d_since < 300) {
+				continue;
+			} else {
+				snprintf(j->res, sizeof(j->res), "blocked");
 			}
-			got += n;
-			res[got] = 0;
-			if (strchr(res, '\n')) {
-				res[strcspn(res, "\n")] = 0;
-				return;
-			}
-			continue;
+			j->done = 1;
+			left--;
 		}
-		if (proc_state(srv_pid) == 'D') {
-			if (d_since < 0)
-				d_since = now_ms();
-			else if (now_ms() - d_since >= 300)
-				break;
-		} else {
-			d_since = -1;
+		if (left && now_ms() - start >= 3000) {
+			for (i = 0; i < n; i++)
+				if (!jobs[i].done)
+					snprintf(jobs[i].res, sizeof(jobs[i].res), "blocked");
+			return;
 		}
-		/* waiting in another state (S: interruptible): after 3 s */
-		if (now_ms() - start >= 3000)
-			break;
+		if (left)
+			usleep(20000);
 	}
-	drop_server();
-	snprintf(res, rlen, "blocked");
 }
 
 /* c FILE DEV: copy FILE onto DEV with O_DIRECT, 1 MiB at a time */
@@ -422,15 +356,80 @@ fail:
 	return n;
 }
 
+/* one case line "ID ZPATH RPATH VALUE" (single spaces; VALUE may be empty) */
+static int parse_case(char *line, char **id, char *path[2], char **esc)
+{
+	line[strcspn(line, "\n")] = 0;
+	*id = line;
+	path[0] = strchr(line, ' ');
+	path[1] = path[0] ? strchr(path[0] + 1, ' ') : NULL;
+	if (!path[0] || !path[1]) {
+		fprintf(stderr, "hostile: bad case line\n");
+		return -1;
+	}
+	*path[0]++ = 0;
+	*path[1]++ = 0;
+	*esc = strchr(path[1], ' ');
+	if (*esc)
+		*(*esc)++ = 0;
+	else
+		*esc = "";
+	return 0;
+}
+
+/* -P: every case started at once, then all settled; no restore scripts */
+static int batch_parallel(const char *dir)
+{
+	static char line[16384], val[16384];
+	struct job *jobs = NULL;
+	char (*ids)[32] = NULL;
+	int n = 0, cap = 0, i;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		char *id, *path[2], *esc;
+		size_t len;
+
+		if (parse_case(line, &id, path, &esc) || strlen(id) >= sizeof(*ids))
+			return 2;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			jobs = realloc(jobs, cap * 2 * sizeof(*jobs));
+			ids = realloc(ids, cap * sizeof(*ids));
+			if (!jobs || !ids)
+				return 2;
+		}
+		strcpy(ids[n], id);
+		len = decode(esc, val);
+		for (i = 0; i < 2; i++) {
+			struct job *j = &jobs[2 * n + i];
+
+			if (strcmp(path[i], "-")) {
+				start_job(j, dir, id, i ? 'r' : 'z', path[i], val, len);
+			} else {
+				j->done = 1;
+				strcpy(j->res, "-");
+			}
+		}
+		n++;
+	}
+	settle(jobs, 2 * n);
+	for (i = 0; i < n; i++)
+		printf("%s %s %s - -\n", ids[i], jobs[2 * i].res, jobs[2 * i + 1].res);
+	fflush(stdout);
+	free(jobs);
+	free(ids);
+	return 0;
+}
+
 static int batch(int argc, char **argv)
 {
 	const char *dir = NULL;
 	char *script[2] = { NULL, NULL };
-	int opt;
+	int opt, parallel = 0;
 	static char line[16384], val[16384];
 
 	optind = 2;
-	while ((opt = getopt(argc, argv, "R:a:")) != -1) {
+	while ((opt = getopt(argc, argv, "R:a:P")) != -1) {
 		if (opt == 'R') {
 			char *c = strchr(optarg, ',');
 
@@ -441,45 +440,37 @@ static int batch(int argc, char **argv)
 			script[1] = strcmp(c + 1, "-") ? c + 1 : NULL;
 		} else if (opt == 'a') {
 			dir = optarg;
+		} else if (opt == 'P') {
+			parallel = 1;
 		} else {
 			return 2;
 		}
 	}
+	if (parallel)
+		return dir && !script[0] && !script[1] ? batch_parallel(dir) : 2;
 	while (fgets(line, sizeof(line), stdin)) {
-		char *id, *zp, *rp, *esc;
+		char *id, *path[2], *esc;
 		char res[2][64], rest[2][32];
 		size_t len;
 		int i;
 
-		line[strcspn(line, "\n")] = 0;
-		/* "ID ZPATH RPATH VALUE": single spaces; VALUE may be empty */
-		id = line;
-		zp = strchr(id, ' ');
-		rp = zp ? strchr(zp + 1, ' ') : NULL;
-		if (!zp || !rp) {
-			fprintf(stderr, "hostile: bad case line\n");
+		if (parse_case(line, &id, path, &esc))
 			return 2;
-		}
-		*zp++ = 0;
-		*rp++ = 0;
-		esc = strchr(rp, ' ');
-		if (esc)
-			*esc++ = 0;
-		else
-			esc = "";
 		len = decode(esc, val);
 		for (i = 0; i < 2; i++) {
-			const char *p = i ? rp : zp;
+			struct job j;
 
 			strcpy(res[i], "-");
 			strcpy(rest[i], "-");
-			if (!strcmp(p, "-"))
+			if (!strcmp(path[i], "-"))
 				continue;
-			if (dir)
-				do_write_async(dir, id, i ? 'r' : 'z', p, val, len,
-					       res[i], sizeof(res[i]));
-			else
-				do_write(p, val, len, res[i], sizeof(res[i]));
+			if (dir) {
+				start_job(&j, dir, id, i ? 'r' : 'z', path[i], val, len);
+				settle(&j, 1);
+				strcpy(res[i], j.res);
+			} else {
+				do_write(path[i], val, len, res[i], sizeof(res[i]));
+			}
 			if (script[i] && len && !strcmp(res[i], "ok")) {
 				int f = run_script(script[i]);
 
@@ -504,7 +495,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "batch"))
 		return batch(argc, argv);
 	if (argc != 3) {
-		fprintf(stderr, "usage: hostile PATH ESCAPED | hostile batch [-R ZS,RS] [-a DIR]\n");
+		fprintf(stderr, "usage: hostile PATH ESCAPED | hostile batch [-R ZS,RS] [-a DIR [-P]]\n");
 		return 2;
 	}
 	if (strlen(argv[2]) >= sizeof(val))

@@ -23,34 +23,10 @@ FI_PROB=${rzram_rb_fi_prob:-10}
 SWAP_CASES=16
 # a write to the holder's pipe after it died must fail, not kill us
 trap '' PIPE
-
-meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
-swap_used() { awk -v d="$1" '$1 == d { print $4 }' /proc/swaps; }
-vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
-
-# holder_cmd CMD PREFIX SECS: send CMD to the holder, wait for its answer
-# (the first new line starting with PREFIX) and print it; if the holder
-# dies first (SIGBUS on a failed swap-in), say how on stderr, status 1
-holder_cmd() {
-	local n
-	n=$(wc -l <"$TMP/hold.out")
-	echo "$1" >&7
-	holder_answered() {
-		tail -n +$((n + 1)) "$TMP/hold.out" | grep -q "^$1" || ! kill -0 $HOLDER 2>/dev/null
-	}
-	wait_until "$3" holder_answered "$2"
-	if ! tail -n +$((n + 1)) "$TMP/hold.out" | grep -m1 "^$2"; then
-		if kill -0 $HOLDER 2>/dev/null; then
-			echo "holder: no answer to $1 in $3 s" >&2
-		else
-			echo "holder died (its exit status follows)" >&2
-		fi
-		return 1
-	fi
-}
+. "$(dirname "$0")/helpers/pressure.sh"
 
 swap_run() {
-	local drv=$1 backing=$2 mode=$3 dev=/dev/${1}0 s=/sys/block/${1}0 a hp got
+	local drv=$1 backing=$2 mode=$3 dev=/dev/${1}0 s=/sys/block/${1}0 a
 	local out want0 in0 in1 r0 r1 wbd inj st t0
 	S=$s
 	kmsg "swap $drv $mode"
@@ -87,29 +63,10 @@ swap_run() {
 	check "$drv: the holder's pages are written back ($wbd pages)" \
 		test "$wbd" -ge $((HOLD_PAGES * 3 / 4))
 
-	# memory made short: huge pages for the bulk, then mlocked memory for
-	# the rest, until MemAvailable is PRESSURE_MIB MiB
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	a=$(($(meminfo MemAvailable) / 1024))
-	hp=$(((a - PRESSURE_MIB - 16) / 2))
-	[ $hp -gt 0 ] || hp=0
-	echo $hp >/proc/sys/vm/nr_hugepages
-	got=$(cat /proc/sys/vm/nr_hugepages)
-	a=$(($(meminfo MemAvailable) / 1024))
-	BALLOON=
-	# a balloon of what is left above PRESSURE_MIB; reclaim meanwhile
-	# frees a few MiB more, so top up with at most two more balloons
-	local n
-	for n in 1 2 3; do
-		[ $a -gt $((PRESSURE_MIB + 2)) ] || break
-		: >"$TMP/balloon.$n"
-		"$RB" balloon $((a - PRESSURE_MIB)) >"$TMP/balloon.$n" 2>&1 &
-		BALLOON="$BALLOON $!"
-		wait_until 120 grep -q ballooned "$TMP/balloon.$n"
-		a=$(($(meminfo MemAvailable) / 1024))
-	done
-	diag "$drv: $got huge pages reserved, $(cat "$TMP"/balloon.? 2>/dev/null | tr '\n' ' ')MiB mlocked; MemAvailable $a MiB, holder $((HOLD_PAGES / 256)) MiB"
+	# memory made short (helpers/pressure.sh)
+	memory_short
+	a=$MEM_AVAIL
+	diag "$drv: $MEM_SHORT, holder $((HOLD_PAGES / 256)) MiB"
 	check "$drv: memory made short: MemAvailable ($a MiB) < the holder's $((HOLD_PAGES / 256)) MiB" \
 		test $a -lt $((HOLD_PAGES / 256))
 
@@ -126,10 +83,7 @@ swap_run() {
 	fi
 	in1=$(vmstat pswpin)
 	r1=$(field 2 $s/bd_stat)
-	[ -z "$BALLOON" ] || { kill $BALLOON; wait $BALLOON; }
-	rm -f "$TMP"/balloon.?
-	BALLOON=
-	echo 0 >/proc/sys/vm/nr_hugepages
+	memory_release
 	diag "$drv: holder: ${out:-$(cat "$TMP/hold.err")}; $((in1 - in0)) swap-ins, $((r1 - r0)) backing reads in $((SECONDS - t0)) s"
 	check_eq "$drv: the holder checked every page: none wrong" \
 		"verified=$HOLD_PAGES bad=0 first_bad=-1" "$out"
