@@ -67,7 +67,9 @@
 # the slot table) or to 0 after page alignment (WARN_ON(!size)) in the
 # uninitialised states: 2^64-1, an overflowing number, 4095 nines.
 # mem_limit, writeback_limit(_enable), comp_algorithm and
-# writeback_batch_size are set back to their defaults after their group.
+# writeback_batch_size are set back to their defaults after their group
+# (in wb_inflight after the resume: zram's mem_limit store waits for the
+# writeback).
 #
 # Expected: the same errno as zram for every case, except the entries of
 # the ALLOW table below (each with its reason).  Data written before the
@@ -413,7 +415,7 @@ report() {
 
 # groups STATE ATTR...: run the value groups of the attributes in STATE
 groups() {
-	local st=$1 at async=0
+	local st=$1 at async=0 gt0
 	shift
 	# during a writeback nearly every write blocks (a store queued on
 	# zram's init_lock holds up every later one): each group's values are
@@ -424,6 +426,7 @@ groups() {
 			case $at in mem_limit|comp_algorithm|disksize|backing_dev|reset) QUEUED=1 ;; esac
 		fi
 		values "$at" "$st"
+		gt0=$SECONDS
 		case $at in
 		hot_remove)
 			# one at a time: a value that removes the scratch device
@@ -437,12 +440,14 @@ groups() {
 		*)
 			run_group "$st" "$at" ${SYS[z]}/$at ${SYS[r]}/$at $async "${VALS[@]}" ;;
 		esac
-		# in wb_inflight, from the first store that takes zram's init_lock
-		# exclusively on, nothing that reads or writes zram's attributes
-		# until after the resume (normalise reads initstate)
+		# in wb_inflight, nothing more that reads or writes zram's
+		# attributes after a store that takes zram's init_lock exclusively,
+		# and no normalise at all (its mem_limit store would wait for the
+		# writeback): it runs after the resume
 		if [ "$st" = wb_inflight ]; then
 			case $at in mem_limit|comp_algorithm|disksize|backing_dev|reset) QUEUED=1 ;; esac
-			[ -n "$QUEUED" ] && continue
+			diag "state $st: the $at group took $((SECONDS - gt0)) s"
+			continue
 		fi
 		normalise
 	done
@@ -510,8 +515,10 @@ if [ -z "$load_err" ]; then
 	done
 fi
 NG=${#ATTRS[@]}
-# rzram_hostile_states=...: only those states
+# rzram_hostile_states=A,B,...: only those states (wb_inflight needs
+# init_bdev before it)
 STATES=${rzram_hostile_states:-"uninit init bdev init_bdev wb_inflight"}
+STATES=${STATES//,/ }
 # per state: its setup and a case per attribute; init, init_bdev and
 # wb_inflight also check the data; wb_inflight three more cases; at the
 # end two "still works" and the restore check
