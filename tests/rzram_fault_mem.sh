@@ -29,7 +29,8 @@
 #    without injection; either way the device stores and reads back two
 #    pages, writes one back (bd_count 1) and reads it back; reset.
 # 4. `hot_add` (reading /sys/class/*-control/hot_add): a failure is ENOMEM
-#    and leaves no device; hot_add then returns the lowest free id; the new
+#    (or, at most once, EINVAL: 6.12's device_add_disk ignores a failed
+#    dev_set_name, and device_add fails with EINVAL) and leaves no device; hot_add then returns the lowest free id; the new
 #    device takes disksize, stores and reads back a page; hot_remove
 #    removes it.
 # 3 and 4 count failslab points only (fail_page_alloc min-order 11): the
