@@ -40,7 +40,8 @@
  * FAULTS_MARGIN, default 4) of a noisy point of either profile (the
  * sequences differ a little from one call to the next).  With CAP > 0 at
  * most CAP of the other points are injected, every k-th.  The profiles
- * print "profileK points=P in_kmem_cache_create=K in_vmalloc=V".  With
+ * print "profileK points=P in_kmem_cache_create=K in_vmalloc=V rejected=R"
+ * (R: see FAULTS_KC_REJECTED below).  With
  * CAP < 0 only the points before the first skipped one are injected
  * (prefix mode; last line "end prefix n=K").
  *
@@ -222,6 +223,7 @@ struct point {
 
 struct trace {
 	int n;
+	int rejected;	/* points left out (FAULTS_KC_REJECTED) */
 	struct point p[MAXPTS];
 };
 
@@ -265,6 +267,16 @@ static void trace_off(void)
 	}
 }
 
+/*
+ * FAULTS_KC_REJECTED=1: the test set failslab's stack-trace filter
+ * (reject-start/reject-end, CONFIG_FAULT_INJECTION_STACKTRACE_FILTER) to
+ * __kmem_cache_create_args, so the kernel neither fails nor counts (for
+ * fail-nth) a point inside kmem_cache_create: those points are left out of
+ * the profiles, and the points around them need no margin, because no N
+ * can land inside.
+ */
+static int kc_rejected;
+
 /* read back the trace: this thread's in-task points, in order */
 static void trace_read(struct trace *t)
 {
@@ -275,6 +287,7 @@ static void trace_read(struct trace *t)
 	if (!f)
 		die("read the trace");
 	t->n = 0;
+	t->rejected = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#')
 			continue;
@@ -306,7 +319,11 @@ static void trace_read(struct trace *t)
 		else if (!strncmp(ev, "vmr:", 4)) vm -= vm > 0;
 		else if (!strncmp(ev, "bk:", 3)) bk++;
 		else if (!strncmp(ev, "bkr:", 4)) bk -= bk > 0;
-		else if (!strncmp(ev, "fi:", 3) && t->n < MAXPTS) {
+		else if (!strncmp(ev, "fi:", 3) && kc && kc_rejected) {
+			/* the kernel's filter does not count it (above) */
+			t->rejected++;
+			continue;
+		} else if (!strncmp(ev, "fi:", 3) && t->n < MAXPTS) {
 			struct point *cur = &t->p[t->n++];
 			char *a = strstr(ev, "attr="), *z = strstr(ev, "size=");
 
@@ -357,8 +374,8 @@ static void take_profile(const struct op *op, struct trace *t, const char *name)
 		k += t->p[i].noisy == 'k';
 		v += t->p[i].noisy == 'v';
 	}
-	printf("%s points=%d in_kmem_cache_create=%d in_vmalloc=%d ret=%s check=%s\n", name,
-	       t->n, k, v, ename(e), why ? why : "ok");
+	printf("%s points=%d in_kmem_cache_create=%d in_vmalloc=%d rejected=%d ret=%s check=%s\n",
+	       name, t->n, k, v, t->rejected, ename(e), why ? why : "ok");
 	if (why)
 		stat_bad++;
 }
@@ -877,8 +894,10 @@ static void w_summary(void)
 
 int main(int argc, char **argv)
 {
-	const char *m = getenv("FAULTS_MARGIN");
+	const char *m = getenv("FAULTS_MARGIN"), *r = getenv("FAULTS_KC_REJECTED");
 	int margin = m ? atoi(m) : 4;
+
+	kc_rejected = r && !strcmp(r, "1");
 
 	if (argc >= 7 && !strcmp(argv[1], "disksize")) {
 		g_sys = argv[2];
