@@ -78,14 +78,7 @@ const SECTORS_PER_PAGE: u64 = 1 << SECTORS_PER_PAGE_SHIFT;
 /// `CRYPTO_MAX_ALG_NAME`.
 const CRYPTO_MAX_ALG_NAME: usize = 128;
 
-/// The algorithms rzram offers, in zram 6.12's order.  Shown are those the
-/// kernel has.
-const ALGORITHMS: [&CStr; 4] = [
-    c_str!("lzo-rle"),
-    c_str!("lzo"),
-    c_str!("lz4"),
-    c_str!("zstd"),
-];
+use comp::ALGORITHMS;
 /// Bounce pages kept in reserve per device.  A task holds at most one at
 /// a time, and gives it back without waiting on another, so one suffices
 /// for progress; a few more keep concurrent partial I/O from queueing.
@@ -745,7 +738,7 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let pages = usize::try_from(size >> PAGE_SHIFT).map_err(|_| ENOMEM)?;
     let slots = SlotTable::new(pages)?;
     let pool = ZsPool::new(disk.name())?;
-    let comp = Compressor::new(comp_alg).inspect_err(|_| {
+    let comp = Compressor::new(comp_alg, comp::Params::default()).inspect_err(|_| {
         pr_err!("Cannot initialise {} compressing backend\n", comp_alg);
     })?;
     let huge_class_size = pool.huge_class_size();
