@@ -136,6 +136,14 @@ void *rzram_kvzalloc(size_t size) { return kvzalloc(size, GFP_KERNEL); }
 void rzram_kvfree(void *addr);
 void rzram_kvfree(void *addr) { kvfree(addr); }
 
+/* comp_params_store's read of a dictionary (the enum constant is a macro's). */
+#include <linux/kernel_read_file.h>
+ssize_t rzram_read_file(const char *path, void **buf);
+ssize_t rzram_read_file(const char *path, void **buf)
+{
+	return kernel_read_file_from_path(path, 0, buf, INT_MAX, NULL, READING_POLICY);
+}
+
 unsigned int rzram_get_cpu(void);
 unsigned int rzram_get_cpu(void) { return get_cpu(); }
 

@@ -19,7 +19,7 @@ mod zstd;
 use super::{ffi, racy::Racy};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::{alloc::KVVec, c_str, page::PAGE_SIZE, prelude::*};
+use kernel::{alloc::VVec, c_str, page::PAGE_SIZE, prelude::*};
 
 /// zram's `ZCOMP_PARAM_NO_LEVEL`: the algorithm's default level.
 pub(crate) const NO_LEVEL: i32 = i32::MIN;
@@ -72,12 +72,61 @@ pub(crate) fn available(name: &CStr) -> bool {
     Algorithm::of(name).is_some()
 }
 
+/// zram's `ZRAM_MAX_COMPS` with `CONFIG_ZRAM_MULTI_COMP`: the primary
+/// algorithm and three for recompression, each with its [`Params`].
+pub(crate) const MAX_COMPS: usize = 4;
+
 /// A compressor's parameters as configured (zram's `zcomp_params` before
-/// `setup_params`): a level, or [`NO_LEVEL`], and a dictionary.
+/// `setup_params`): a level (`None`: the algorithm's default), and a
+/// dictionary.
 #[derive(Default)]
 pub(crate) struct Params {
     pub(crate) level: Option<i32>,
-    pub(crate) dict: Option<KVVec<u8>>,
+    pub(crate) dict: Option<VVec<u8>>,
+}
+
+impl Params {
+    /// A copy, for a compressor (the configuration keeps its own).
+    pub(crate) fn try_clone(&self) -> Result<Self> {
+        let dict = match &self.dict {
+            None => None,
+            Some(d) => {
+                let mut v = VVec::with_capacity(d.len(), GFP_KERNEL)?;
+                v.extend_from_slice(d, GFP_KERNEL)?;
+                Some(v)
+            }
+        };
+        Ok(Self {
+            level: self.level,
+            dict,
+        })
+    }
+}
+
+/// Reads a dictionary from the file at `path`, as zram's
+/// `comp_params_store` does (`kernel_read_file_from_path`, the whole file,
+/// under the `READING_POLICY` hook).
+pub(crate) fn read_dict(path: &CStr) -> Result<VVec<u8>> {
+    let mut buf: *mut core::ffi::c_void = core::ptr::null_mut();
+    // SAFETY: `path` is NUL-terminated; on success `buf` is set to a
+    // vmalloc'ed buffer of the returned size, ours to free.
+    let n = unsafe { ffi::rzram_read_file(path.as_char_ptr(), &mut buf) };
+    // zram turns every failure into `EINVAL`.
+    let n = usize::try_from(n).map_err(|_| EINVAL)?;
+    if buf.is_null() {
+        return Err(EINVAL);
+    }
+    if n == 0 {
+        // SAFETY: `buf` is ours and unused after (a `VVec` of capacity 0
+        // would not free it).
+        unsafe { ffi::rzram_kvfree(buf) };
+        return Ok(VVec::new());
+    }
+    // A vmalloc'ed buffer is the `Vmalloc` allocator's (it frees with
+    // `vfree`), of `n` bytes, all initialised by the read.
+    // SAFETY: `buf` is such a buffer, not owned by anyone else, and `u8`
+    // needs no alignment.
+    Ok(unsafe { VVec::from_raw_parts(buf.cast::<u8>(), n, n) })
 }
 
 /// What every stream of a compressor shares, read-only: the level
@@ -87,7 +136,7 @@ pub(super) struct Setup {
     level: i32,
     /// Dropped before `dict`, whose bytes they refer to (field order).
     zstd: Option<zstd::Dicts>,
-    dict: Option<KVVec<u8>>,
+    dict: Option<VVec<u8>>,
 }
 
 impl Setup {

@@ -138,6 +138,7 @@ extern "C" {
 
     pub(crate) fn rzram_kvzalloc(size: usize) -> *mut core::ffi::c_void;
     pub(crate) fn rzram_kvfree(addr: *mut core::ffi::c_void);
+    pub(crate) fn rzram_read_file(path: *const u8, buf: *mut *mut core::ffi::c_void) -> isize;
     pub(crate) fn rzram_get_cpu() -> u32;
     pub(crate) fn rzram_put_cpu();
     pub(crate) fn rzram_nr_cpu_ids() -> u32;
