@@ -67,10 +67,10 @@ impl Lzo {
             lzo1x_1_compress
         };
         let mut dlen = dst.len();
-        // SAFETY: `src` is readable for its length; `dst` is ours (no
-        // overlap) and holds the worst case for it (checked above), which
-        // is all lzo writes; `wrkmem` is `LZO1X_MEM_COMPRESS` bytes, 8-byte
-        // aligned, and this stream's only.
+        // lzo writes at most the worst case, which `dst` holds (checked
+        // above); `wrkmem` is `LZO1X_MEM_COMPRESS` bytes, 8-byte aligned.
+        // SAFETY: `src` is readable for its length, `dst` (ours, no
+        // overlap) writable for that worst case, `wrkmem` this stream's.
         let ret = unsafe {
             f(
                 src.as_ptr(),
