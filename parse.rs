@@ -132,3 +132,53 @@ pub(crate) fn streq(a: &[u8], b: &str) -> bool {
 pub(crate) fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t'..=b'\r' | 0xa0)
 }
+
+/// `s` without its leading spaces (`skip_spaces`).
+pub(crate) fn skip_spaces(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&c| is_space(c)).count();
+    s.get(n..).unwrap_or_default()
+}
+
+/// `s` without one trailing `"`.
+fn unquote_end(s: &[u8]) -> &[u8] {
+    s.strip_suffix(b"\"").unwrap_or(s)
+}
+
+/// One token of `args` (which starts with no space), as the kernel's
+/// `next_arg`: `(param, value, rest)`.  A token ends at a space outside
+/// double quotes; it splits at its first `=` past the first byte; quotes
+/// around the token or the value are dropped.
+pub(crate) fn next_arg(args: &[u8]) -> (&[u8], Option<&[u8]>, &[u8]) {
+    let (args, quoted) = match args.strip_prefix(b"\"") {
+        Some(a) => (a, true),
+        None => (args, false),
+    };
+    let (mut in_quote, mut equals, mut end) = (quoted, None, args.len());
+    for (i, &c) in args.iter().enumerate() {
+        if is_space(c) && !in_quote {
+            end = i;
+            break;
+        }
+        if equals.is_none() && c == b'=' && i > 0 {
+            equals = Some(i);
+        }
+        if c == b'"' {
+            in_quote = !in_quote;
+        }
+    }
+    let tok = args.get(..end).unwrap_or_default();
+    // Past the token and the one space that ended it, then past spaces.
+    let rest = skip_spaces(args.get(end.saturating_add(1)..).unwrap_or_default());
+    let Some(eq) = equals else {
+        return (if quoted { unquote_end(tok) } else { tok }, None, rest);
+    };
+    let param = tok.get(..eq).unwrap_or_default();
+    let val = tok.get(eq.saturating_add(1)..).unwrap_or_default();
+    // One trailing quote goes, for a quoted value or a quoted token.
+    let val = match val.strip_prefix(b"\"") {
+        Some(v) => unquote_end(v),
+        None if quoted => unquote_end(val),
+        None => val,
+    };
+    (param, Some(val), rest)
+}

@@ -54,7 +54,7 @@ mod rzram_wb;
 mod slots;
 
 use glue::bio::{Bio, Op, Segment};
-use glue::comp::{self, Compressor};
+use glue::comp::{self, Compressor, ALGORITHMS};
 use glue::disk::{Disk, DiskConfig, DiskOps, DiskRef, DiskVtable, Major, SECTOR_SHIFT};
 use glue::ioref::IoCell;
 use glue::page::{PageMut, PagePool};
@@ -78,14 +78,6 @@ const SECTORS_PER_PAGE: u64 = 1 << SECTORS_PER_PAGE_SHIFT;
 /// `CRYPTO_MAX_ALG_NAME`.
 const CRYPTO_MAX_ALG_NAME: usize = 128;
 
-/// The algorithms rzram offers, in zram 6.12's order.  Shown are those the
-/// kernel has.
-const ALGORITHMS: [&CStr; 4] = [
-    c_str!("lzo-rle"),
-    c_str!("lzo"),
-    c_str!("lz4"),
-    c_str!("zstd"),
-];
 /// Bounce pages kept in reserve per device.  A task holds at most one at
 /// a time, and gives it back without waiting on another, so one suffices
 /// for progress; a few more keep concurrent partial I/O from queueing.
@@ -182,6 +174,8 @@ impl Drop for Store {
 pub(crate) struct Config {
     disksize: u64,
     comp_alg: &'static CStr,
+    /// `algorithm_params` by priority (0: `comp_alg`); cleared by reset.
+    comp_params: [comp::Params; comp::MAX_COMPS],
     /// Set by `backing_dev` before initialisation.
     pub(crate) backing: Option<rzram_wb::BackingCfg>,
 }
@@ -267,6 +261,7 @@ impl Device {
             init: RwSem::new(Config {
                 disksize: 0,
                 comp_alg: default_alg,
+                comp_params: Default::default(),
                 backing: None,
             })?,
             io: IoCell::new()?,
@@ -620,16 +615,18 @@ impl Device {
         disk.clear_io_stats();
         // Waits until no I/O, writeback or attribute uses the store.
         let store = self.io.replace(None);
-        let backing = {
+        let (backing, params) = {
             let mut cfg = self.init.write();
             self.limit_pages.store(0, Relaxed);
             cfg.disksize = 0;
             cfg.comp_alg = self.default_alg;
-            rzram_wb::reset(&mut cfg)
+            let params = core::mem::take(&mut cfg.comp_params);
+            (rzram_wb::reset(&mut cfg), params)
         };
         // Dropping the store frees every page and the backing bitmap; the
-        // backing device is released last.  Both outside `init`.
+        // backing device is released last.  All outside `init`.
         drop(store);
+        drop(params);
         drop(backing);
         self.stats.clear();
     }
@@ -731,13 +728,14 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
         return Err(EINVAL);
     }
     let _cfg_lock = dev.cfg_lock.lock();
-    let (comp_alg, backing) = {
+    let (comp_alg, params, backing) = {
         if dev.io.is_some() {
             pr_info!("Cannot change disksize for initialized device\n");
             return Err(EBUSY);
         }
         let cfg = dev.init.read();
-        (cfg.comp_alg, rzram_wb::backing_of(&cfg))
+        let params = cfg.comp_params[0].try_clone()?;
+        (cfg.comp_alg, params, rzram_wb::backing_of(&cfg))
     };
     // Build the store outside `init` (see the lock order); `cfg_lock`
     // keeps the configuration read above from changing meanwhile.
@@ -745,7 +743,7 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let pages = usize::try_from(size >> PAGE_SHIFT).map_err(|_| ENOMEM)?;
     let slots = SlotTable::new(pages)?;
     let pool = ZsPool::new(disk.name())?;
-    let comp = Compressor::new(comp_alg).inspect_err(|_| {
+    let comp = Compressor::new(comp_alg, params).inspect_err(|_| {
         pr_err!("Cannot initialise {} compressing backend\n", comp_alg);
     })?;
     let huge_class_size = pool.huge_class_size();
@@ -898,6 +896,62 @@ fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     Ok(())
 }
 
+/// `algorithm_params`, as zram 6.12's `algorithm_params_store`: tokens
+/// `priority=N`, `level=N`, `algo=NAME` (the priority of the algorithm so
+/// named) and `dict=PATH`; others are ignored, one without a value is
+/// `EINVAL`.  The parameters of that priority are replaced (a dictionary
+/// that cannot be read leaves them cleared, and is `EINVAL`); they apply
+/// when `disksize` next builds the compressor, and reset clears them.
+/// zram takes no lock and changes the parameters of a running compressor
+/// in place; rzram stores them for the next initialisation only.
+fn algorithm_params_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
+    let (mut prio, mut level, mut algo, mut dict) = (0i32, None, None, None);
+    let mut args = parse::skip_spaces(s);
+    while !args.is_empty() {
+        let (key, val, rest) = parse::next_arg(args);
+        args = rest;
+        let val = val.filter(|v| !v.is_empty()).ok_or(EINVAL)?;
+        match key {
+            b"priority" => prio = parse::kstrtoint(val)?,
+            b"level" => level = Some(parse::kstrtoint(val)?),
+            b"algo" => algo = Some(val),
+            b"dict" => dict = Some(val),
+            _ => {}
+        }
+    }
+    if let Some(a) = algo {
+        // Only the primary has an algorithm (no recompression yet).
+        prio = if dev.init.read().comp_alg.as_bytes() == a {
+            0
+        } else {
+            -1
+        };
+    }
+    let prio = usize::try_from(prio)
+        .ok()
+        .filter(|&p| p < comp::MAX_COMPS)
+        .ok_or(EINVAL)?;
+    // Read outside the locks: a file may take long.
+    let dict = dict.map(read_dict).transpose();
+    let _cfg_lock = dev.cfg_lock.lock();
+    let (params, ret) = match dict {
+        Ok(dict) => (comp::Params { level, dict }, Ok(())),
+        Err(e) => (comp::Params::default(), Err(e)),
+    };
+    let old = core::mem::replace(&mut dev.init.write().comp_params[prio], params);
+    drop(old);
+    ret
+}
+
+/// The dictionary at `path` (bytes as written, up to the first NUL).
+fn read_dict(path: &[u8]) -> Result<kernel::alloc::VVec<u8>> {
+    let mut p = KVec::with_capacity(path.len() + 1, GFP_KERNEL)?;
+    p.extend_from_slice(path, GFP_KERNEL)?;
+    p.push(0, GFP_KERNEL)?;
+    let path = glue::cstr_prefix(&p).ok_or(EINVAL)?;
+    comp::read_dict(path)
+}
+
 fn io_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
     // Reads failed by the backing device, counted where they complete.
     let chained = dev.io.get().map_or(0, |st| rzram_wb::failed_reads(&st));
@@ -1026,6 +1080,7 @@ disk_attrs!(static RZRAM_ATTRS: Device = {
         Some(rzram_wb::writeback_batch_size_store)
     ),
     "comp_algorithm" => (Some(comp_algorithm_show), Some(comp_algorithm_store), keep_newline),
+    "algorithm_params" => (None, Some(algorithm_params_store)),
     "io_stat" => (Some(io_stat_show), None),
     "mm_stat" => (Some(mm_stat_show), None),
     "bd_stat" => (Some(rzram_wb::bd_stat_show), None),

@@ -93,9 +93,32 @@ void rzram_disk_open_lock(struct gendisk *disk) { mutex_lock(&disk->open_mutex);
 void rzram_disk_open_unlock(struct gendisk *disk);
 void rzram_disk_open_unlock(struct gendisk *disk) { mutex_unlock(&disk->open_mutex); }
 
-#include <linux/crypto.h>
 #include <linux/zstd.h>
+#include <linux/lzo.h>
+#include <linux/lz4.h>
+#include <linux/zlib.h>
+#include <linux/sw842.h>
 #include <linux/stddef.h>
+#include <linux/slab.h>
+
+/* The constants and layouts glue/comp/ spells out. */
+static_assert(LZO1X_MEM_COMPRESS == 8192 * 2);
+static_assert(LZ4_MEM_COMPRESS == 16416 && sizeof(LZ4_stream_t) == LZ4_MEM_COMPRESS);
+static_assert(LZ4HC_MEM_COMPRESS == 262192 && sizeof(LZ4_streamHC_t) == LZ4HC_MEM_COMPRESS);
+static_assert(sizeof(LZ4_streamDecode_t) == 4 * sizeof(u64));
+static_assert(__alignof__(LZ4_stream_t) <= 8 && __alignof__(LZ4_streamHC_t) <= 8);
+static_assert(LZ4_ACCELERATION_DEFAULT == 1 && LZ4HC_DEFAULT_CLEVEL == 9);
+static_assert(SW842_MEM_COMPRESS == 0xf000);
+static_assert(MAX_MEM_LEVEL == 8 && Z_DEFAULT_COMPRESSION == -1 && Z_DEFLATED == 8);
+static_assert(Z_OK == 0 && Z_STREAM_END == 1 && Z_SYNC_FLUSH == 3 && Z_FINISH == 5);
+static_assert(Z_DEFAULT_STRATEGY == 0);
+static_assert(sizeof(struct z_stream_s) == 96);
+static_assert(offsetof(struct z_stream_s, next_out) == 24);
+static_assert(offsetof(struct z_stream_s, total_out) == 40);
+static_assert(offsetof(struct z_stream_s, workspace) == 64);
+static_assert(offsetof(struct z_stream_s, data_type) == 72);
+static_assert(offsetof(struct z_stream_s, reserved) == 88);
+static_assert(sizeof(zstd_custom_mem) == 3 * sizeof(void *));
 
 /* Layout of zstd_parameters as glue/ffi.rs spells it. */
 static_assert(sizeof(zstd_compression_parameters) == 7 * sizeof(u32));
@@ -106,14 +129,20 @@ static_assert(sizeof(zstd_parameters) == 10 * sizeof(u32));
 #include <linux/preempt.h>
 #include <linux/ktime.h>
 
-struct crypto_comp *rzram_crypto_alloc_comp(const char *name);
-struct crypto_comp *rzram_crypto_alloc_comp(const char *name) { return crypto_alloc_comp(name, 0, 0); }
+/* zstd's allocator for dictionaries (glue/comp/zstd.rs), zram's kvzalloc. */
+void *rzram_kvzalloc(size_t size);
+void *rzram_kvzalloc(size_t size) { return kvzalloc(size, GFP_KERNEL); }
 
-void rzram_crypto_free_comp(struct crypto_comp *tfm);
-void rzram_crypto_free_comp(struct crypto_comp *tfm) { crypto_free_comp(tfm); }
+void rzram_kvfree(void *addr);
+void rzram_kvfree(void *addr) { kvfree(addr); }
 
-int rzram_crypto_has_comp(const char *name);
-int rzram_crypto_has_comp(const char *name) { return crypto_has_comp(name, 0, 0); }
+/* comp_params_store's read of a dictionary (the enum constant is a macro's). */
+#include <linux/kernel_read_file.h>
+ssize_t rzram_read_file(const char *path, void **buf);
+ssize_t rzram_read_file(const char *path, void **buf)
+{
+	return kernel_read_file_from_path(path, 0, buf, INT_MAX, NULL, READING_POLICY);
+}
 
 unsigned int rzram_get_cpu(void);
 unsigned int rzram_get_cpu(void) { return get_cpu(); }

@@ -1,117 +1,211 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Compression with one stream per CPU, as zram's `zcomp` has.
+//! Compression with one stream per CPU, as zram's `zcomp` has, over the
+//! kernel's own compression libraries, each called as the zram 6.12
+//! backend of the same name calls it (`drivers/block/zram/backend_*.c`),
+//! so the compressed sizes are zram's.
 //!
-//! lzo, lzo-rle and lz4 go through the crypto API's `crypto_comp`
-//! interface, which calls the same library functions with the same
-//! parameters as zram's backends.  zstd does not: the crypto API's zstd
-//! picks its parameters for an unknown input size, zram's backend for a
-//! page, and the two compress differently.  So zstd is called directly, as
-//! `drivers/block/zram/backend_zstd.c` does, and compresses to the same
-//! sizes as zram.
-//!
-//! C headers: [`include/linux/crypto.h`](srctree/include/linux/crypto.h),
-//! [`include/linux/zstd.h`](srctree/include/linux/zstd.h)
+//! The backends: [`lzo`] (lzo, lzo-rle), [`lz4`] (lz4, lz4hc), [`zstd`],
+//! [`deflate`] and [`sw842`] (842).  Each stream's work memory is
+//! allocated with the compressor, when the device is initialised, so
+//! nothing is allocated in the I/O path.
+
+mod deflate;
+mod lz4;
+mod lzo;
+mod sw842;
+mod zstd;
 
 use super::{ffi, racy::Racy};
 use core::cell::UnsafeCell;
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::{alloc::VVec, page::PAGE_SIZE, prelude::*};
+use kernel::{alloc::VVec, c_str, page::PAGE_SIZE, prelude::*};
 
-/// Whether algorithm `name` goes to lib/zstd rather than the crypto API.
-fn is_zstd(name: &CStr) -> bool {
-    name.as_bytes() == b"zstd"
+/// zram's `ZCOMP_PARAM_NO_LEVEL`: the algorithm's default level.
+pub(crate) const NO_LEVEL: i32 = i32::MIN;
+
+/// The algorithms, in zram 6.12's order (zcomp.c `backends[]`, every
+/// backend configured).  All are built on libraries the module links
+/// against, so a kernel that loads rzram has all of them.
+pub(crate) const ALGORITHMS: [&CStr; 7] = [
+    c_str!("lzo-rle"),
+    c_str!("lzo"),
+    c_str!("lz4"),
+    c_str!("lz4hc"),
+    c_str!("zstd"),
+    c_str!("deflate"),
+    c_str!("842"),
+];
+
+/// An algorithm of [`ALGORITHMS`], by position.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Algorithm {
+    LzoRle,
+    Lzo,
+    Lz4,
+    Lz4hc,
+    Zstd,
+    Deflate,
+    Sw842,
 }
 
-/// Whether the kernel offers compression algorithm `name`.
-pub(crate) fn available(name: &CStr) -> bool {
-    if is_zstd(name) {
-        // lib/zstd is linked in: the module would not load without it.
-        return true;
+impl Algorithm {
+    fn of(name: &CStr) -> Option<Self> {
+        const ALL: [Algorithm; 7] = [
+            Algorithm::LzoRle,
+            Algorithm::Lzo,
+            Algorithm::Lz4,
+            Algorithm::Lz4hc,
+            Algorithm::Zstd,
+            Algorithm::Deflate,
+            Algorithm::Sw842,
+        ];
+        let i = ALGORITHMS
+            .iter()
+            .position(|a| a.as_bytes() == name.as_bytes())?;
+        ALL.get(i).copied()
     }
-    // SAFETY: `name` is NUL-terminated.
-    unsafe { ffi::rzram_crypto_has_comp(name.as_char_ptr()) != 0 }
 }
 
-/// A zstd compression and decompression context, set up as zram's zstd
-/// backend sets it up: the default level, parameters chosen for a
-/// page-sized input, workspaces from vmalloc.
-///
-/// # Invariants
-///
-/// `cctx` and `dctx` were initialised by zstd in `_cctx_mem` and `_dctx_mem`,
-/// which live as long as `self` and are not otherwise accessed.
-struct Zstd {
-    params: ffi::ZstdParams,
-    cctx: NonNull<ffi::ZstdCctx>,
-    dctx: NonNull<ffi::ZstdDctx>,
-    _cctx_mem: VVec<u8>,
-    _dctx_mem: VVec<u8>,
+/// Whether rzram offers compression algorithm `name`.
+pub(crate) fn available(name: &CStr) -> bool {
+    Algorithm::of(name).is_some()
 }
 
-impl Zstd {
-    fn new() -> Result<Self> {
-        // SAFETY: Pure functions of their arguments.
-        let params = unsafe { ffi::zstd_get_params(ffi::zstd_default_clevel(), PAGE_SIZE as u64) };
-        // SAFETY: `params.c` is a valid parameter block.
-        let csize = unsafe { ffi::zstd_cctx_workspace_bound(&params.c) };
-        // SAFETY: No preconditions.
-        let dsize = unsafe { ffi::zstd_dctx_workspace_bound() };
-        let mut cctx_mem = VVec::from_elem(0u8, csize, GFP_KERNEL)?;
-        let mut dctx_mem = VVec::from_elem(0u8, dsize, GFP_KERNEL)?;
-        // SAFETY: `cctx_mem` is a writable buffer of `csize` bytes that
-        // outlives the context (it moves into `Self` with it; moving a
-        // `VVec` does not move its buffer).
-        let cctx = unsafe { ffi::zstd_init_cctx(cctx_mem.as_mut_ptr(), csize) };
-        // SAFETY: As above, for `dctx_mem`.
-        let dctx = unsafe { ffi::zstd_init_dctx(dctx_mem.as_mut_ptr(), dsize) };
-        // INVARIANT: Both contexts live in their workspaces, now owned by
-        // `Self`.
+/// zram's `ZRAM_MAX_COMPS` with `CONFIG_ZRAM_MULTI_COMP`: the primary
+/// algorithm and three for recompression, each with its [`Params`].
+pub(crate) const MAX_COMPS: usize = 4;
+
+/// A compressor's parameters as configured (zram's `zcomp_params` before
+/// `setup_params`): a level (`None`: the algorithm's default), and a
+/// dictionary.
+#[derive(Default)]
+pub(crate) struct Params {
+    pub(crate) level: Option<i32>,
+    pub(crate) dict: Option<VVec<u8>>,
+}
+
+impl Params {
+    /// A copy, for a compressor (the configuration keeps its own).
+    pub(crate) fn try_clone(&self) -> Result<Self> {
+        let dict = match &self.dict {
+            None => None,
+            Some(d) => {
+                let mut v = VVec::with_capacity(d.len(), GFP_KERNEL)?;
+                v.extend_from_slice(d, GFP_KERNEL)?;
+                Some(v)
+            }
+        };
         Ok(Self {
-            params,
-            cctx: NonNull::new(cctx).ok_or(ENOMEM)?,
-            dctx: NonNull::new(dctx).ok_or(ENOMEM)?,
-            _cctx_mem: cctx_mem,
-            _dctx_mem: dctx_mem,
+            level: self.level,
+            dict,
         })
     }
 }
 
-/// A transform from `crypto_alloc_comp`, freed on drop: owned from the
-/// moment it is allocated, so no early return can leak it.
-///
-/// # Invariants
-///
-/// The pointer is a live transform, freed only by `Drop`.
-struct CryptoTfm(NonNull<ffi::CryptoComp>);
-
-impl CryptoTfm {
-    /// Allocates a transform for algorithm `name`.
-    fn new(name: &CStr) -> Result<Self> {
-        // SAFETY: `name` is NUL-terminated.
-        let tfm = unsafe { ffi::rzram_crypto_alloc_comp(name.as_char_ptr()) };
-        let tfm = kernel::error::from_err_ptr(tfm)?;
-        // INVARIANT: a pointer that is not an error is a new transform.
-        NonNull::new(tfm).map(Self).ok_or(ENOMEM)
+/// Reads a dictionary from the file at `path`, as zram's
+/// `comp_params_store` does (`kernel_read_file_from_path`, the whole file,
+/// under the `READING_POLICY` hook).
+pub(crate) fn read_dict(path: &CStr) -> Result<VVec<u8>> {
+    let mut buf: *mut core::ffi::c_void = core::ptr::null_mut();
+    // SAFETY: `path` is NUL-terminated; on success `buf` is set to a
+    // vmalloc'ed buffer of the returned size, ours to free.
+    let n = unsafe { ffi::rzram_read_file(path.as_char_ptr(), &mut buf) };
+    // zram turns every failure into `EINVAL`.
+    let n = usize::try_from(n).map_err(|_| EINVAL)?;
+    if buf.is_null() {
+        return Err(EINVAL);
     }
-
-    fn as_ptr(&self) -> *mut ffi::CryptoComp {
-        self.0.as_ptr()
+    if n == 0 {
+        // SAFETY: `buf` is ours and unused after (a `VVec` of capacity 0
+        // would not free it).
+        unsafe { ffi::rzram_kvfree(buf) };
+        return Ok(VVec::new());
     }
+    // A vmalloc'ed buffer is the `Vmalloc` allocator's (it frees with
+    // `vfree`), of `n` bytes, all initialised by the read.
+    // SAFETY: `buf` is such a buffer, not owned by anyone else, and `u8`
+    // needs no alignment.
+    Ok(unsafe { VVec::from_raw_parts(buf.cast::<u8>(), n, n) })
 }
 
-impl Drop for CryptoTfm {
-    fn drop(&mut self) {
-        // SAFETY: The transform is live (type invariant) and freed once.
-        unsafe { ffi::rzram_crypto_free_comp(self.0.as_ptr()) };
+/// What every stream of a compressor shares, read-only: the level
+/// resolved to the algorithm's default, the dictionary, and zstd's
+/// dictionaries built from it.
+pub(super) struct Setup {
+    level: i32,
+    /// Dropped before `dict`, whose bytes they refer to (field order).
+    zstd: Option<zstd::Dicts>,
+    dict: Option<VVec<u8>>,
+}
+
+impl Setup {
+    fn new(alg: Algorithm, params: Params) -> Result<Self> {
+        let level = params.level.unwrap_or(NO_LEVEL);
+        let level = match alg {
+            _ if level != NO_LEVEL => level,
+            Algorithm::Lz4 => lz4::LZ4_ACCELERATION_DEFAULT,
+            Algorithm::Lz4hc => lz4::LZ4HC_DEFAULT_CLEVEL,
+            Algorithm::Zstd => zstd::default_level(),
+            Algorithm::Deflate => deflate::Z_DEFAULT_COMPRESSION,
+            _ => level,
+        };
+        // zram's backends without dictionary support ignore one.
+        let dict = params.dict.filter(|d| !d.is_empty());
+        let zstd = match (&dict, alg) {
+            (Some(d), Algorithm::Zstd) => Some(zstd::Dicts::new(d, level)?),
+            _ => None,
+        };
+        Ok(Self { level, zstd, dict })
+    }
+
+    /// The dictionary, if there is one.
+    fn dict(&self) -> Option<&[u8]> {
+        self.dict.as_deref()
     }
 }
 
 /// The algorithm behind one stream.
 enum Engine {
-    Crypto(CryptoTfm),
-    Zstd(Zstd),
+    Lzo(lzo::Lzo),
+    Lz4(lz4::Lz4),
+    Zstd(zstd::Zstd),
+    Deflate(deflate::Deflate),
+    Sw842(sw842::Sw842),
+}
+
+impl Engine {
+    fn new(alg: Algorithm, p: &Setup) -> Result<Self> {
+        Ok(match alg {
+            Algorithm::LzoRle => Self::Lzo(lzo::Lzo::new(true)?),
+            Algorithm::Lzo => Self::Lzo(lzo::Lzo::new(false)?),
+            Algorithm::Lz4 => Self::Lz4(lz4::Lz4::new(false)?),
+            Algorithm::Lz4hc => Self::Lz4(lz4::Lz4::new(true)?),
+            Algorithm::Zstd => Self::Zstd(zstd::Zstd::new(p)?),
+            Algorithm::Deflate => Self::Deflate(deflate::Deflate::new(p)?),
+            Algorithm::Sw842 => Self::Sw842(sw842::Sw842::new()?),
+        })
+    }
+
+    fn compress(&mut self, p: &Setup, src: Racy<'_>, dst: &mut [u8]) -> Result<usize> {
+        match self {
+            Self::Lzo(e) => e.compress(src, dst),
+            Self::Lz4(e) => e.compress(p, src, dst),
+            Self::Zstd(e) => e.compress(p, src, dst),
+            Self::Deflate(e) => e.compress(src, dst),
+            Self::Sw842(e) => e.compress(src, dst),
+        }
+    }
+
+    fn decompress(&mut self, p: &Setup, src: &[u8], dst: &mut [u8]) -> Result<usize> {
+        match self {
+            Self::Lzo(_) => lzo::Lzo::decompress(src, dst),
+            Self::Lz4(e) => e.decompress(p, src, dst),
+            Self::Zstd(e) => e.decompress(p, src, dst),
+            Self::Deflate(e) => e.decompress(src, dst),
+            Self::Sw842(_) => sw842::Sw842::decompress(src, dst),
+        }
+    }
 }
 
 /// One compression context with its output buffer.
@@ -131,29 +225,30 @@ struct Slot {
 
 /// Per-CPU compression streams for one algorithm.
 pub(crate) struct Compressor {
+    /// Dropped before `setup`, whose dictionaries the streams use.
     slots: KVec<Slot>,
+    setup: Setup,
 }
 
 // SAFETY: Each `Stream` is only reached through a `StreamGuard`, which
-// holds the slot's `busy` flag exclusively.
+// holds the slot's `busy` flag exclusively; `setup` is only read.
 unsafe impl Send for Compressor {}
 // SAFETY: As above.
 unsafe impl Sync for Compressor {}
 
 impl Compressor {
-    /// Allocates one stream per possible CPU for algorithm `name`.
-    pub(crate) fn new(name: &CStr) -> Result<Self> {
+    /// Allocates one stream per possible CPU for algorithm `name` with
+    /// `params`: `EINVAL` for an unknown algorithm or parameters the
+    /// library refuses (as zram's `zcomp_create`).
+    pub(crate) fn new(name: &CStr, params: Params) -> Result<Self> {
+        let alg = Algorithm::of(name).ok_or(EINVAL)?;
+        let setup = Setup::new(alg, params)?;
         // SAFETY: Reads a variable that is fixed after boot.
         let n = unsafe { ffi::rzram_nr_cpu_ids() } as usize;
         let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
-            let engine = if is_zstd(name) {
-                Engine::Zstd(Zstd::new()?)
-            } else {
-                Engine::Crypto(CryptoTfm::new(name)?)
-            };
             let stream = Stream {
-                engine,
+                engine: Engine::new(alg, &setup)?,
                 buf: KVec::from_elem(0, 2 * PAGE_SIZE, GFP_KERNEL)?,
             };
             slots.push(
@@ -164,7 +259,7 @@ impl Compressor {
                 GFP_KERNEL,
             )?;
         }
-        Ok(Self { slots })
+        Ok(Self { slots, setup })
     }
 
     /// Takes this CPU's stream.  Preemption stays disabled until the guard
@@ -187,6 +282,7 @@ impl Compressor {
         }
         Ok(StreamGuard {
             slot,
+            setup: &self.setup,
             _not_send: core::marker::PhantomData,
         })
     }
@@ -200,6 +296,7 @@ impl Compressor {
 /// (`get_cpu`) until drop.
 pub(crate) struct StreamGuard<'a> {
     slot: &'a Slot,
+    setup: &'a Setup,
     /// `!Send`: `put_cpu` runs on the CPU of `get_cpu`.
     _not_send: core::marker::PhantomData<*mut ()>,
 }
@@ -212,95 +309,25 @@ impl StreamGuard<'_> {
     }
 
     /// Compresses `src` (at most a page) and returns the compressed bytes.
+    /// The C compressor reads `src` however it changes meanwhile.
     pub(crate) fn compress(&mut self, src: Racy<'_>) -> Result<&[u8]> {
+        if src.len() > PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        let setup = self.setup;
         let s = self.stream();
-        let n = match &mut s.engine {
-            Engine::Crypto(tfm) => {
-                let mut dlen = s.buf.len() as u32;
-                // The C compressor reads `src` however it changes meanwhile.
-                // SAFETY: `tfm` is live; `src` is readable and `buf` (ours,
-                // so no overlap) writable for their lengths; `dlen` is the
-                // room in `buf`.
-                let ret = unsafe {
-                    ffi::crypto_comp_compress(
-                        tfm.as_ptr(),
-                        src.as_ptr(),
-                        src.len() as u32,
-                        s.buf.as_mut_ptr(),
-                        &mut dlen,
-                    )
-                };
-                if ret != 0 {
-                    return Err(Error::from_errno(ret));
-                }
-                dlen as usize
-            }
-            Engine::Zstd(z) => {
-                // `cctx` lives in its workspace (`Zstd` invariant).
-                // SAFETY: `cctx` is live and this stream's only; `src` is
-                // readable and `buf` (ours, so no overlap) writable for
-                // their lengths.
-                let ret = unsafe {
-                    ffi::zstd_compress_cctx(
-                        z.cctx.as_ptr(),
-                        s.buf.as_mut_ptr(),
-                        s.buf.len(),
-                        src.as_ptr(),
-                        src.len(),
-                        &z.params,
-                    )
-                };
-                // SAFETY: A pure function of its argument.
-                if unsafe { ffi::zstd_is_error(ret) } != 0 {
-                    return Err(EINVAL);
-                }
-                ret
-            }
-        };
-        Ok(&s.buf[..n.min(s.buf.len())])
+        let n = s.engine.compress(setup, src, &mut s.buf)?;
+        s.buf.get(..n).ok_or(EINVAL)
     }
 
     /// Decompresses `src` into `dst`, which it must fill exactly.
     pub(crate) fn decompress(&mut self, src: &[u8], dst: &mut [u8]) -> Result {
-        let s = self.stream();
-        let n = match &mut s.engine {
-            Engine::Crypto(tfm) => {
-                let mut dlen = dst.len() as u32;
-                // SAFETY: As in `compress`, with `dst` as the output
-                // buffer.
-                let ret = unsafe {
-                    ffi::crypto_comp_decompress(
-                        tfm.as_ptr(),
-                        src.as_ptr(),
-                        src.len() as u32,
-                        dst.as_mut_ptr(),
-                        &mut dlen,
-                    )
-                };
-                if ret != 0 {
-                    return Err(EIO);
-                }
-                dlen as usize
-            }
-            Engine::Zstd(z) => {
-                // SAFETY: As in `compress`, for `dctx`, with `dst` as the
-                // output buffer.
-                let ret = unsafe {
-                    ffi::zstd_decompress_dctx(
-                        z.dctx.as_ptr(),
-                        dst.as_mut_ptr(),
-                        dst.len(),
-                        src.as_ptr(),
-                        src.len(),
-                    )
-                };
-                // SAFETY: A pure function of its argument.
-                if unsafe { ffi::zstd_is_error(ret) } != 0 {
-                    return Err(EIO);
-                }
-                ret
-            }
-        };
+        let setup = self.setup;
+        let n = self
+            .stream()
+            .engine
+            .decompress(setup, src, dst)
+            .map_err(|_| EIO)?;
         if n != dst.len() {
             return Err(EIO);
         }

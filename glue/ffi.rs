@@ -45,12 +45,6 @@ pub(crate) struct ZsPoolRaw {
     _p: [u8; 0],
 }
 
-/// `struct crypto_comp` (opaque).
-#[repr(C)]
-pub(crate) struct CryptoComp {
-    _p: [u8; 0],
-}
-
 /// `zstd_compression_parameters` (`ZSTD_compressionParameters` in
 /// `include/linux/zstd_lib.h`).  Only passed back to zstd, never read;
 /// `rzram_shim.c` checks the size at build time.
@@ -101,9 +95,9 @@ pub(crate) const ZS_MM_RO: u32 = 1;
 /// `enum zs_mapmode`.
 pub(crate) const ZS_MM_WO: u32 = 2;
 
-// Exported functions of mm/zsmalloc.c and crypto/compress.c, which
-// 6.12's bindings do not include (`linux/zsmalloc.h` and `linux/crypto.h`
-// are not in `bindings_helper.h`).  Prototypes copied from those headers.
+// Exported functions of mm/zsmalloc.c and lib/zstd, which 6.12's
+// bindings do not include (`linux/zsmalloc.h` and `linux/zstd.h` are not
+// in `bindings_helper.h`).  Prototypes copied from those headers.
 #[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn zs_create_pool(name: *const u8) -> *mut ZsPoolRaw;
@@ -116,21 +110,6 @@ extern "C" {
     pub(crate) fn zs_get_total_pages(pool: *mut ZsPoolRaw) -> usize;
     pub(crate) fn zs_compact(pool: *mut ZsPoolRaw) -> usize;
     pub(crate) fn zs_pool_stats(pool: *mut ZsPoolRaw, stats: *mut usize);
-
-    pub(crate) fn crypto_comp_compress(
-        tfm: *mut CryptoComp,
-        src: *const u8,
-        slen: u32,
-        dst: *mut u8,
-        dlen: *mut u32,
-    ) -> i32;
-    pub(crate) fn crypto_comp_decompress(
-        tfm: *mut CryptoComp,
-        src: *const u8,
-        slen: u32,
-        dst: *mut u8,
-        dlen: *mut u32,
-    ) -> i32;
 
     // lib/zstd (include/linux/zstd.h), which zram 6.12's zstd backend
     // calls directly.
@@ -157,9 +136,9 @@ extern "C" {
     ) -> usize;
     pub(crate) fn zstd_is_error(code: usize) -> u32;
 
-    pub(crate) fn rzram_crypto_alloc_comp(name: *const u8) -> *mut CryptoComp;
-    pub(crate) fn rzram_crypto_free_comp(tfm: *mut CryptoComp);
-    pub(crate) fn rzram_crypto_has_comp(name: *const u8) -> i32;
+    pub(crate) fn rzram_kvzalloc(size: usize) -> *mut core::ffi::c_void;
+    pub(crate) fn rzram_kvfree(addr: *mut core::ffi::c_void);
+    pub(crate) fn rzram_read_file(path: *const u8, buf: *mut *mut core::ffi::c_void) -> isize;
     pub(crate) fn rzram_get_cpu() -> u32;
     pub(crate) fn rzram_put_cpu();
     pub(crate) fn rzram_nr_cpu_ids() -> u32;

@@ -58,56 +58,6 @@ fn parse_index(s: &[u8]) -> Result<usize> {
     usize::try_from(v).map_err(|_| ERANGE)
 }
 
-/// `s` without its leading spaces (`skip_spaces`).
-fn skip_spaces(s: &[u8]) -> &[u8] {
-    let n = s.iter().take_while(|&&c| parse::is_space(c)).count();
-    s.get(n..).unwrap_or_default()
-}
-
-/// `s` without one trailing `"`.
-fn unquote_end(s: &[u8]) -> &[u8] {
-    s.strip_suffix(b"\"").unwrap_or(s)
-}
-
-/// One token of `args` (which starts with no space), as the kernel's
-/// `next_arg`: `(param, value, rest)`.  A token ends at a space outside
-/// double quotes; it splits at its first `=` past the first byte; quotes
-/// around the token or the value are dropped.
-fn next_arg(args: &[u8]) -> (&[u8], Option<&[u8]>, &[u8]) {
-    let (args, quoted) = match args.strip_prefix(b"\"") {
-        Some(a) => (a, true),
-        None => (args, false),
-    };
-    let (mut in_quote, mut equals, mut end) = (quoted, None, args.len());
-    for (i, &c) in args.iter().enumerate() {
-        if parse::is_space(c) && !in_quote {
-            end = i;
-            break;
-        }
-        if equals.is_none() && c == b'=' && i > 0 {
-            equals = Some(i);
-        }
-        if c == b'"' {
-            in_quote = !in_quote;
-        }
-    }
-    let tok = args.get(..end).unwrap_or_default();
-    // Past the token and the one space that ended it, then past spaces.
-    let rest = skip_spaces(args.get(end.saturating_add(1)..).unwrap_or_default());
-    let Some(eq) = equals else {
-        return (if quoted { unquote_end(tok) } else { tok }, None, rest);
-    };
-    let param = tok.get(..eq).unwrap_or_default();
-    let val = tok.get(eq.saturating_add(1)..).unwrap_or_default();
-    // One trailing quote goes, for a quoted value or a quoted token.
-    let val = match val.strip_prefix(b"\"") {
-        Some(v) => unquote_end(v),
-        None if quoted => unquote_end(val),
-        None => val,
-    };
-    (param, Some(val), rest)
-}
-
 /// Parses what was written to `writeback`, as upstream zram (6.16 and
 /// later) does for a device of `nr_pages` pages:
 ///
@@ -121,9 +71,9 @@ fn next_arg(args: &[u8]) -> (&[u8], Option<&[u8]>, &[u8]) {
 pub(super) fn parse_selection(s: &[u8], nr_pages: usize) -> Result<KVec<Scan>> {
     let mut scans = KVec::new();
     let (mut lo, mut hi) = (0, nr_pages);
-    let mut args = skip_spaces(s);
+    let mut args = parse::skip_spaces(s);
     while !args.is_empty() {
-        let (key, val, rest) = next_arg(args);
+        let (key, val, rest) = parse::next_arg(args);
         args = rest;
         // An empty value counts as none (a bare word).
         match (key, val.filter(|v| !v.is_empty())) {

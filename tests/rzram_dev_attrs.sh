@@ -165,7 +165,7 @@ kmsg "formats"
 rd $R/initstate; check_eq "initstate reads 0" 0 "$REPLY"
 rd $R/disksize; check_eq "disksize reads 0" 0 "$REPLY"
 rd $R/comp_algorithm
-check_eq "comp_algorithm reads '[lzo-rle] lzo lz4 zstd '" "[lzo-rle] lzo lz4 zstd " "$REPLY"
+check_eq "comp_algorithm reads '[lzo-rle] lzo lz4 lz4hc zstd deflate 842 '" "[lzo-rle] lzo lz4 lz4hc zstd deflate 842 " "$REPLY"
 same_as_zram "comp_algorithm reads as zram's" comp_algorithm
 nf $R/io_stat; check_eq "io_stat has 4 fields" 4 "$REPLY"
 check_eq "io_stat field 3 (invalid_io) is 0" 0 "${F[2]}"
@@ -179,7 +179,7 @@ ok_if "debug_stat line 2 is 2 numbers" "$REPLY" = 2 -a -n "${F[0]##*[!0-9]*}" -a
 same_as_zram "debug_stat reads as zram's" debug_stat
 same_modes "attribute modes are zram's" \
 	disksize initstate reset compact mem_limit mem_used_max idle \
-	max_comp_streams comp_algorithm io_stat mm_stat debug_stat backing_dev writeback \
+	max_comp_streams comp_algorithm algorithm_params io_stat mm_stat debug_stat backing_dev writeback \
 	writeback_limit writeback_limit_enable bd_stat
 same_files "queue limits and disk flags are zram's" \
 	queue/logical_block_size queue/physical_block_size queue/minimum_io_size \
@@ -225,14 +225,14 @@ dev_err "comp_algorithm 127-char name without newline: EINVAL" "Invalid argument
 dev_err "comp_algorithm 300-char name: E2BIG" "Argument list too long" "$a128$a128${a127:0:44}" comp_algorithm
 dev_err "comp_algorithm lz4 accepted" "" lz4 comp_algorithm
 rd $R/comp_algorithm
-check_eq "comp_algorithm reads 'lzo-rle lzo [lz4] zstd '" "lzo-rle lzo [lz4] zstd " "$REPLY"
+check_eq "comp_algorithm reads 'lzo-rle lzo [lz4] lz4hc zstd deflate 842 '" "lzo-rle lzo [lz4] lz4hc zstd deflate 842 " "$REPLY"
 dev_err "comp_algorithm zstd (no newline) accepted" "" zstd comp_algorithm werr_nonl
 rd $R/comp_algorithm
-check_eq "comp_algorithm reads 'lzo-rle lzo lz4 [zstd] '" "lzo-rle lzo lz4 [zstd] " "$REPLY"
+check_eq "comp_algorithm reads 'lzo-rle lzo lz4 lz4hc [zstd] deflate 842 '" "lzo-rle lzo lz4 lz4hc [zstd] deflate 842 " "$REPLY"
 both_write 1M disksize
 both_write 1 reset
 rd $R/comp_algorithm
-check_eq "reset restores the default comp_algorithm" "[lzo-rle] lzo lz4 zstd " "$REPLY"
+check_eq "reset restores the default comp_algorithm" "[lzo-rle] lzo lz4 lz4hc zstd deflate 842 " "$REPLY"
 
 # disksize: memparse (base 0, K/M/G in any case, trailing text ignored),
 # rounded up to a page; the disk's size follows
@@ -335,7 +335,7 @@ rd $RC/hot_add; check_eq "hot_add returns 1" 1 "$REPLY"
 check_blockdev "/dev/rzram1 is a block device" /dev/rzram1
 rd /sys/block/rzram1/initstate; check_eq "rzram1 initstate 0" 0 "$REPLY"
 rd /sys/block/rzram1/comp_algorithm
-check_eq "rzram1 comp_algorithm is the default" "[lzo-rle] lzo lz4 zstd " "$REPLY"
+check_eq "rzram1 comp_algorithm is the default" "[lzo-rle] lzo lz4 lz4hc zstd deflate 842 " "$REPLY"
 exec 5</dev/rzram1 6</dev/zram$zid
 ctl_err "hot_remove of an open device: EBUSY" "Device or resource busy" 1 hot_remove
 ok_if "rzram1 still there after the refused hot_remove" -e /sys/block/rzram1

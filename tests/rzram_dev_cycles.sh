@@ -3,7 +3,7 @@
 # Module load/unload cycles with data and writeback.  CYCLES (default 50)
 # times: insmod rzram.ko; hot_add a second device (id 1); on one of the
 # two (rzram0 in even cycles, rzram1 in odd ones) set the backing device;
-# a compression algorithm (lzo-rle, lzo, lz4, zstd in turn) and disksize
+# a compression algorithm (each of the seven in turn) and disksize
 # 1M on both; write 128 pages of mixed content (random, compressible,
 # same-filled; different in each cycle) to each; write pages 0..63 of the
 # one with the backing device back (page_indexes=0-63: its 48 pages that
@@ -26,7 +26,7 @@ BDEV=$RZRAM_SMALL_DEV
 CYCLES=${rzram_cycles:-50}
 PAGES=128
 LEN=$((PAGES * P))
-ALGS=(lzo-rle lzo lz4 zstd)
+ALGS=(lzo-rle lzo lz4 lz4hc zstd deflate 842)
 LEAKS=/sys/kernel/debug/kmemleak
 
 ktap_plan $((CYCLES + 5))

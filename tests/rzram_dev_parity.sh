@@ -12,9 +12,9 @@ KO=${RZRAM_KO:-/lib/rzram/rzram.ko}
 R=/sys/block/rzram0
 Z=/sys/block/zram0
 MiB=$((1 << 20))
-ALGS="lzo-rle lzo lz4 zstd"
+ALGS="lzo-rle lzo lz4 lz4hc zstd deflate 842"
 
-ktap_plan 36
+ktap_plan $((4 + 8 * 7))
 
 # stat_fields FILE: F = the fields of FILE's first line (no fork)
 stat_fields() { read -ra F <"$1"; }

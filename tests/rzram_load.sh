@@ -48,9 +48,9 @@ done
 
 kmsg "default_algorithm"
 check "insmod rzram.ko default_algorithm=zstd" insmod "$KO" default_algorithm=zstd
-check_eq "a new device selects zstd" "lzo-rle lzo lz4 [zstd]" "$(echo $(attr $SYS/comp_algorithm))"
+check_eq "a new device selects zstd" "lzo-rle lzo lz4 lz4hc [zstd] deflate 842" "$(echo $(attr $SYS/comp_algorithm))"
 check "disksize 1M, then reset" eval "echo 1M >$SYS/disksize && echo 1 >$SYS/reset"
-check_eq "a reset device selects zstd again" "lzo-rle lzo lz4 [zstd]" "$(echo $(attr $SYS/comp_algorithm))"
+check_eq "a reset device selects zstd again" "lzo-rle lzo lz4 lz4hc [zstd] deflate 842" "$(echo $(attr $SYS/comp_algorithm))"
 check "rmmod rzram" rmmod rzram
 out=$(insmod "$KO" default_algorithm=nosuch 2>&1)
 check_eq "default_algorithm=nosuch: EINVAL, and the log names it" \
