@@ -56,23 +56,7 @@ within() {
 }
 
 # ---- setup ---------------------------------------------------------------
-for m in rzram zram; do
-	if [ -e /sys/module/$m ]; then
-		diag "$m already loaded, unloading it first"
-		rmmod $m || true
-	fi
-done
-at_exit '[ ! -e /sys/module/zram ] || rmmod zram'
-at_exit '[ ! -e /sys/module/rzram ] || rmmod rzram'
-at_exit '[ ! -e '$Z'/reset ] || echo 1 >'$Z'/reset'
-at_exit '[ ! -e '$R'/reset ] || echo 1 >'$R'/reset'
-
-kmsg "start"
-modprobe zsmalloc 2>/dev/null
-check "insmod rzram.ko" insmod "$KO" || ktap_abort "rzram did not load"
-check "modprobe zram num_devices=1" modprobe zram num_devices=1 || ktap_abort "zram did not load"
-check_blockdev "/dev/rzram0 is a block device" /dev/rzram0 || ktap_abort "no /dev/rzram0"
-check_blockdev "/dev/zram0 is a block device" /dev/zram0 || ktap_abort "no /dev/zram0"
+load_pair
 
 # the workload: 1 MiB random | 1 MiB numbers | 512K zero | 512K 0xAA |
 # 1 MiB of prose-like text (the test scripts and the kernel log, repeated)
