@@ -49,6 +49,7 @@ use kernel::{
 
 mod glue;
 mod parse;
+mod recomp;
 #[path = "rzram_wb.rs"]
 mod rzram_wb;
 mod slots;
@@ -61,7 +62,7 @@ use glue::page::{PageMut, PagePool};
 use glue::racy::Racy;
 use glue::rwsem::RwSem;
 use glue::sysfs::{disk_attrs, SysfsBuf};
-use glue::zsmalloc::{ZsGfp, ZsPool};
+use glue::zsmalloc::{ZsGfp, ZsHandle, ZsPool};
 use slots::{Content, Slot, SlotTable, HUGE, IDLE, UNDER_WB};
 
 module! {
@@ -147,7 +148,10 @@ pub(crate) fn inc(c: &AtomicU64) {
 /// What `disksize` creates and `reset` destroys.
 pub(crate) struct Store {
     pub(crate) pool: ZsPool,
+    /// The primary compressor (priority 0).
     pub(crate) comp: Compressor,
+    /// The `recomp_algorithm` compressors, for priorities 1 to 3.
+    pub(crate) recomp: recomp::Secondaries,
     pub(crate) slots: SlotTable,
     /// Compressed sizes at or above this are stored raw ("huge").
     huge_class_size: usize,
@@ -155,6 +159,35 @@ pub(crate) struct Store {
     pub(crate) wb: Option<rzram_wb::WbStore>,
     /// Bounce pages for partial-page I/O, which never fails for memory.
     bounce: PagePool,
+}
+
+impl Store {
+    /// The compressor of priority `prio`, if the device has one.
+    pub(crate) fn comp_of(&self, prio: usize) -> Option<&Compressor> {
+        match prio {
+            0 => Some(&self.comp),
+            p => self.recomp.get(p),
+        }
+    }
+
+    /// Decompresses the object `h` of a `Zs` slot with `flags` into `dst`,
+    /// a page: copied if it is a page (stored raw), else decompressed by
+    /// the algorithm of the slot's priority.  `EIO` if it does not fill
+    /// `dst` exactly.  Runs in atomic context (the slot is locked).
+    pub(crate) fn decompress(&self, flags: u32, h: &ZsHandle, dst: &mut [u8]) -> Result {
+        if h.size() == PAGE_SIZE {
+            return self.pool.with_object(h, |src| {
+                if src.len() != dst.len() {
+                    return Err(EIO);
+                }
+                dst.copy_from_slice(src);
+                Ok(())
+            });
+        }
+        let comp = self.comp_of(slots::priority(flags)).ok_or(EIO)?;
+        let mut strm = comp.get()?;
+        self.pool.with_object(h, |src| strm.decompress(src, dst))
+    }
 }
 
 impl Drop for Store {
@@ -174,6 +207,8 @@ impl Drop for Store {
 pub(crate) struct Config {
     disksize: u64,
     comp_alg: &'static CStr,
+    /// `recomp_algorithm` by priority 1 to 3; cleared by reset.
+    recomp_algs: recomp::Names,
     /// `algorithm_params` by priority (0: `comp_alg`); cleared by reset.
     comp_params: [comp::Params; comp::MAX_COMPS],
     /// Set by `backing_dev` before initialisation.
@@ -261,6 +296,7 @@ impl Device {
             init: RwSem::new(Config {
                 disksize: 0,
                 comp_alg: default_alg,
+                recomp_algs: Default::default(),
                 comp_params: Default::default(),
                 backing: None,
             })?,
@@ -307,21 +343,7 @@ impl Device {
         match slot.data_ref() {
             Content::Empty => dst.with_mut(|d| d.fill(0)),
             Content::Same(v) => dst.with_mut(|d| fill_same(d, *v)),
-            Content::Zs(h) if h.size() == PAGE_SIZE => dst.with_mut(|d| {
-                store.pool.with_object(h, |src| {
-                    // Both are a page, as `decompress` below also
-                    // requires: else `EIO`, as there.
-                    if src.len() != d.len() {
-                        return Err(EIO);
-                    }
-                    d.copy_from_slice(src);
-                    Ok(())
-                })
-            })?,
-            Content::Zs(h) => {
-                let mut strm = store.comp.get()?;
-                dst.with_mut(|d| store.pool.with_object(h, |src| strm.decompress(src, d)))?;
-            }
+            Content::Zs(h) => dst.with_mut(|d| store.decompress(slot.flags(), h, d))?,
             &Content::Wb(block) => {
                 // The slot is unlocked before the (sleeping) read.
                 return rzram_wb::read_block(self, store, block, dst, slot);
@@ -374,14 +396,10 @@ impl Device {
 
     /// Compresses `src` and stores it in the pool; returns the handle and
     /// whether the page was stored raw.
-    fn compress_store(
-        &self,
-        store: &Store,
-        src: Racy<'_>,
-    ) -> Result<(glue::zsmalloc::ZsHandle, bool)> {
+    fn compress_store(&self, store: &Store, src: Racy<'_>) -> Result<(ZsHandle, bool)> {
         // Set when the fast allocation failed and a handle of this size was
         // allocated by the sleeping slow path.
-        let mut prealloc: Option<glue::zsmalloc::ZsHandle> = None;
+        let mut prealloc: Option<ZsHandle> = None;
         loop {
             let mut strm = match store.comp.get() {
                 Ok(strm) => strm,
@@ -620,6 +638,7 @@ impl Device {
             self.limit_pages.store(0, Relaxed);
             cfg.disksize = 0;
             cfg.comp_alg = self.default_alg;
+            cfg.recomp_algs = Default::default();
             let params = core::mem::take(&mut cfg.comp_params);
             (rzram_wb::reset(&mut cfg), params)
         };
@@ -728,14 +747,15 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
         return Err(EINVAL);
     }
     let _cfg_lock = dev.cfg_lock.lock();
-    let (comp_alg, params, backing) = {
+    let (comp_alg, params, plan, backing) = {
         if dev.io.is_some() {
             pr_info!("Cannot change disksize for initialized device\n");
             return Err(EBUSY);
         }
         let cfg = dev.init.read();
         let params = cfg.comp_params[0].try_clone()?;
-        (cfg.comp_alg, params, rzram_wb::backing_of(&cfg))
+        let plan = recomp::Plan::of(&cfg)?;
+        (cfg.comp_alg, params, plan, rzram_wb::backing_of(&cfg))
     };
     // Build the store outside `init` (see the lock order); `cfg_lock`
     // keeps the configuration read above from changing meanwhile.
@@ -746,6 +766,7 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let comp = Compressor::new(comp_alg, params).inspect_err(|_| {
         pr_err!("Cannot initialise {} compressing backend\n", comp_alg);
     })?;
+    let recomp = recomp::Secondaries::new(plan)?;
     let huge_class_size = pool.huge_class_size();
     let wb = backing.map(rzram_wb::WbStore::new).transpose()?;
     let bounce = PagePool::new(BOUNCE_RESERVE)?;
@@ -753,6 +774,7 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let old = dev.io.replace(Some(Store {
         pool,
         comp,
+        recomp,
         slots,
         huge_class_size,
         wb,
@@ -860,14 +882,7 @@ fn max_comp_streams_store(_: &Device, _: &DiskRef<'_>, _s: &[u8]) -> Result {
 
 fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
     let cur = dev.init.read().comp_alg;
-    for alg in ALGORITHMS.iter().filter(|a| comp::available(a)) {
-        if alg.as_bytes() == cur.as_bytes() {
-            emit(buf, format_args!("[{}] ", alg))?;
-        } else {
-            emit(buf, format_args!("{} ", alg))?;
-        }
-    }
-    emit(buf, format_args!("\n"))
+    recomp::algorithms_show(buf, cur)
 }
 
 fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
@@ -920,12 +935,8 @@ fn algorithm_params_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
         }
     }
     if let Some(a) = algo {
-        // Only the primary has an algorithm (no recompression yet).
-        prio = if dev.init.read().comp_alg.as_bytes() == a {
-            0
-        } else {
-            -1
-        };
+        let found = recomp::priority_of(&dev.init.read(), a);
+        prio = found.map_or(-1, |p| p as i32);
     }
     let prio = usize::try_from(prio)
         .ok()
@@ -1020,8 +1031,7 @@ impl core::fmt::Write for VecWriter<'_> {
 
 /// `block_state` in debugfs, as zram's `read_block_state`: a line per
 /// stored slot from slot `*pos` on, as many whole lines as fit.  rzram
-/// keeps access times in seconds, so the microseconds are 0.  It never
-/// recompresses, so `r` is never shown.
+/// keeps access times in seconds, so the microseconds are 0.
 impl glue::debugfs::DebugRead for Device {
     fn read(&self, pos: &mut u64, out: &mut glue::debugfs::ReadBuf) -> Result {
         let store = self.io.get().ok_or(EINVAL)?;
@@ -1043,8 +1053,11 @@ impl glue::debugfs::DebugRead for Device {
                 let h = flag(HUGE, 'h');
                 let i = flag(IDLE, 'i');
                 let n = flag(slots::INCOMPRESSIBLE, 'n');
+                let r = if slots::priority(f) != 0 { 'r' } else { '.' };
                 VecWriter(&mut line)
-                    .write_fmt(format_args!("{index:12} {ac:12}.000000 {s}{w}{h}{i}.{n}\n"))
+                    .write_fmt(format_args!(
+                        "{index:12} {ac:12}.000000 {s}{w}{h}{i}{r}{n}\n"
+                    ))
                     .map_err(|_| ENOMEM)?;
                 if !out.push_line(&line)? {
                     break;
@@ -1080,11 +1093,13 @@ disk_attrs!(static RZRAM_ATTRS: Device = {
         Some(rzram_wb::writeback_batch_size_store)
     ),
     "comp_algorithm" => (Some(comp_algorithm_show), Some(comp_algorithm_store), keep_newline),
-    "algorithm_params" => (None, Some(algorithm_params_store)),
     "io_stat" => (Some(io_stat_show), None),
     "mm_stat" => (Some(mm_stat_show), None),
     "bd_stat" => (Some(rzram_wb::bd_stat_show), None),
     "debug_stat" => (Some(debug_stat_show), None),
+    "recomp_algorithm" => (Some(recomp::recomp_algorithm_show), Some(recomp::recomp_algorithm_store)),
+    "recompress" => (None, Some(recomp::recompress_store)),
+    "algorithm_params" => (None, Some(algorithm_params_store)),
 });
 
 static RZRAM_FOPS: DiskVtable = DiskVtable::new::<Device>();

@@ -153,6 +153,9 @@ void rzram_put_cpu(void) { put_cpu(); }
 unsigned int rzram_num_online_cpus(void);
 unsigned int rzram_num_online_cpus(void) { return num_online_cpus(); }
 
+void rzram_cond_resched(void);
+void rzram_cond_resched(void) { cond_resched(); }
+
 unsigned int rzram_nr_cpu_ids(void);
 unsigned int rzram_nr_cpu_ids(void) { return nr_cpu_ids; }
 

@@ -107,7 +107,8 @@ impl WbStore {
 /// Writeback settings of a device (zram's `wb_limit_lock` fields are
 /// atomics here).
 pub(crate) struct WbSettings {
-    /// zram's `pp_in_progress`: set while a writeback runs.
+    /// zram's `pp_in_progress`: set while a writeback or a recompression
+    /// runs.
     busy: core::sync::atomic::AtomicBool,
     limit_enable: core::sync::atomic::AtomicBool,
     /// Budget in 4 KiB units.
@@ -125,10 +126,10 @@ impl WbSettings {
         }
     }
 
-    /// Marks a writeback as running until the returned guard drops, or
-    /// `EAGAIN` if one already runs: as zram, writebacks of one device do
-    /// not queue up behind each other.
-    fn begin(&self) -> Result<Running<'_>> {
+    /// Marks a post-processing action (writeback or recompression) as
+    /// running until the returned guard drops, or `EAGAIN` if one already
+    /// runs: as zram, they do not queue up behind each other.
+    pub(crate) fn begin(&self) -> Result<Running<'_>> {
         if self.busy.swap(true, Acquire) {
             return Err(EAGAIN);
         }
@@ -158,7 +159,7 @@ impl WbSettings {
 
 /// Proof that a writeback runs (see [`WbSettings::begin`]); dropping it
 /// ends the writeback, whatever way the store returns.
-struct Running<'a>(&'a core::sync::atomic::AtomicBool);
+pub(crate) struct Running<'a>(&'a core::sync::atomic::AtomicBool);
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {

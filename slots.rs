@@ -36,12 +36,32 @@ pub(crate) enum Content {
 pub(crate) const HUGE: u32 = 1 << 0;
 /// Not accessed since the last `idle` marking.
 pub(crate) const IDLE: u32 = 1 << 1;
-/// The page did not compress with any algorithm.  zram sets it only in
-/// recompression (`CONFIG_ZRAM_MULTI_COMP`), which rzram does not have, so
-/// it is never set; the `incompressible` writeback mode tests it.
+/// No secondary algorithm compressed the page better: set only by
+/// `recompress`, which then skips the slot; the `incompressible` writeback
+/// mode selects it.
 pub(crate) const INCOMPRESSIBLE: u32 = 1 << 2;
 /// A writeback request carries a copy of this slot's page.
 pub(crate) const UNDER_WB: u32 = 1 << 3;
+/// The priority of the algorithm that compressed a `Zs` slot (0: the
+/// primary, 1 to 3: a `recomp_algorithm`), in two flag bits as zram's
+/// `ZRAM_COMP_PRIORITY_BIT1`.  Cleared with the other flags when the slot
+/// is freed.
+const PRIO_SHIFT: u32 = 4;
+const PRIO_MASK: u32 = 0b11 << PRIO_SHIFT;
+
+// Every priority of `MAX_COMPS` fits in the two bits.
+const _: () = assert!(crate::glue::comp::MAX_COMPS <= 4);
+
+/// The compression priority in `flags`.
+pub(crate) fn priority(flags: u32) -> usize {
+    ((flags & PRIO_MASK) >> PRIO_SHIFT) as usize
+}
+
+/// `flags` with the compression priority set to `prio` (below
+/// `MAX_COMPS`).
+pub(crate) fn with_priority(flags: u32, prio: usize) -> u32 {
+    (flags & !PRIO_MASK) | (((prio as u32) << PRIO_SHIFT) & PRIO_MASK)
+}
 
 // The size the module documents (README, `mm_stat` comparisons).
 #[cfg(target_pointer_width = "64")]

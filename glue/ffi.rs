@@ -105,6 +105,7 @@ extern "C" {
     pub(crate) fn zs_malloc(pool: *mut ZsPoolRaw, size: usize, flags: u32) -> usize;
     pub(crate) fn zs_free(pool: *mut ZsPoolRaw, obj: usize);
     pub(crate) fn zs_huge_class_size(pool: *mut ZsPoolRaw) -> usize;
+    pub(crate) fn zs_lookup_class_index(pool: *mut ZsPoolRaw, size: u32) -> u32;
     pub(crate) fn zs_map_object(pool: *mut ZsPoolRaw, handle: usize, mm: u32) -> *mut u8;
     pub(crate) fn zs_unmap_object(pool: *mut ZsPoolRaw, handle: usize);
     pub(crate) fn zs_get_total_pages(pool: *mut ZsPoolRaw) -> usize;
@@ -143,6 +144,7 @@ extern "C" {
     pub(crate) fn rzram_put_cpu();
     pub(crate) fn rzram_nr_cpu_ids() -> u32;
     pub(crate) fn rzram_num_online_cpus() -> u32;
+    pub(crate) fn rzram_cond_resched();
     pub(crate) fn rzram_preempt_disable();
     pub(crate) fn rzram_preempt_enable();
     pub(crate) fn rzram_cpu_relax();

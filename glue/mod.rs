@@ -74,6 +74,14 @@ pub(crate) fn online_cpus() -> u32 {
     unsafe { ffi::rzram_num_online_cpus() }
 }
 
+/// Gives up the CPU if a reschedule is due (`cond_resched`), in a long
+/// loop of a sleepable task.
+pub(crate) fn cond_resched() {
+    // SAFETY: Called only from task context without spinlocks held (the
+    // callers are sysfs stores, between slots); may sleep.
+    unsafe { ffi::rzram_cond_resched() };
+}
+
 /// The `wb_plug` module parameter (writable at run time).
 pub(crate) fn param_wb_plug() -> bool {
     // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).

@@ -170,6 +170,17 @@ impl ZsPool {
         stats
     }
 
+    /// The index of the size class that holds objects of `size` bytes
+    /// (at most a page).  Classes of equal geometry are merged, so sizes
+    /// from the huge class size up share one index.
+    pub(crate) fn class_index(&self, size: usize) -> u32 {
+        let size = size.min(kernel::page::PAGE_SIZE) as u32;
+        // SAFETY: The pool is live (type invariant); callable in any
+        // context, and every size maps to a class (zsmalloc clamps the
+        // index to its last class).
+        unsafe { ffi::zs_lookup_class_index(self.raw(), size) }
+    }
+
     /// Objects of at least this size are stored one per page ("huge").
     pub(crate) fn huge_class_size(&self) -> usize {
         // SAFETY: The pool is live.

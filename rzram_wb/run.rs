@@ -152,14 +152,7 @@ impl Run<'_> {
         if !self.dev.wb.charge() {
             return Err(EIO);
         }
-        let r = if h.size() == kernel::page::PAGE_SIZE {
-            page.with_mut(|dst| store.pool.with_object(h, |src| dst.copy_from_slice(src)));
-            Ok(())
-        } else {
-            store.comp.get().and_then(|mut strm| {
-                page.with_mut(|dst| store.pool.with_object(h, |src| strm.decompress(src, dst)))
-            })
-        };
+        let r = page.with_mut(|dst| store.decompress(flags, h, dst));
         // `meta` has an entry per request of the batch: the lookup succeeds.
         let m = match r.and_then(|()| self.meta.get_mut(id.index()).ok_or(EIO)) {
             Ok(m) => m,

@@ -179,8 +179,8 @@ ok_if "debug_stat line 2 is 2 numbers" "$REPLY" = 2 -a -n "${F[0]##*[!0-9]*}" -a
 same_as_zram "debug_stat reads as zram's" debug_stat
 same_modes "attribute modes are zram's" \
 	disksize initstate reset compact mem_limit mem_used_max idle \
-	max_comp_streams comp_algorithm algorithm_params io_stat mm_stat debug_stat backing_dev writeback \
-	writeback_limit writeback_limit_enable bd_stat
+	max_comp_streams comp_algorithm algorithm_params recomp_algorithm recompress io_stat mm_stat \
+	debug_stat backing_dev writeback writeback_limit writeback_limit_enable bd_stat
 same_files "queue limits and disk flags are zram's" \
 	queue/logical_block_size queue/physical_block_size queue/minimum_io_size \
 	queue/optimal_io_size queue/discard_granularity queue/discard_max_hw_bytes \

@@ -8,7 +8,8 @@
 # Attributes: every regular file directly in /sys/block/zram0 and
 # /sys/block/rzram0 that has a write bit in both (discovered; expected to
 # include disksize reset mem_limit mem_used_max idle compact
-# comp_algorithm backing_dev writeback writeback_limit
+# comp_algorithm algorithm_params recomp_algorithm recompress
+# max_comp_streams backing_dev writeback writeback_limit
 # writeback_limit_enable, and the block core's uevent), and hot_remove of
 # /sys/class/{zram,rzram}-control.  writeback_batch_size exists only in
 # rzram (zram 6.19+): its values are checked against their own expected
@@ -124,6 +125,8 @@ TAIL[writeback]="page_index=1\\0x|page_index=-1|page_index=+1|page_index=0x1|pag
 TAIL[writeback_limit]="0x1|-0|1\\0|01|4294967296|0 "
 TAIL[writeback_limit_enable]="0x1|-0|1\\0|01|true|Y|2"
 TAIL[hot_remove]="-0|-+0|+0|00|0\\0x|2147483648|-2147483648|4294967297|01|1\\0x|99999|-+1|0x1"
+TAIL[recomp_algorithm]="algo=zstd|priority=2 algo=deflate|priority=3 algo=842|priority=0 algo=zstd|priority=4 algo=zstd|priority=-1 algo=lz4|algo=nosuch|algo=|priority=2|algo=zstd priority=x|algo=$A127|algo=${A127}a|algo=zstd\\0x|\"algo=zstd\"|algo=\"lz4\"|algo=ZSTD"
+TAIL[recompress]="type=huge|type=idle|type=huge_idle|type=bogus|type=|max_pages=0|max_pages=-1|max_pages=18446744073709551616|threshold=4096|threshold=100|threshold=-1|threshold=4294967296|algo=zstd|algo=nosuch|priority=0|priority=9|priority=2 algo=zstd|type=huge max_pages=1|type=huge\\0x|\"type=huge\""
 TAIL[writeback_batch_size]="0|1|4096|4097|00|4294967297|256\\n|-1"
 # disksize values zram 6.12 warns for in an uninitialised state (above)
 EXCL_DISKSIZE="|18446744073709551615|99999999999999999999999x|$N4095|"
@@ -494,9 +497,9 @@ writable() {
 		(( 8#$m & 8#222 )) && echo "${n##*/}"
 	done < <(stat -c '%a|%F|%n' "$1"/* 2>/dev/null)
 }
-CORE="backing_dev comp_algorithm compact disksize idle mem_limit mem_used_max reset writeback writeback_limit writeback_limit_enable"
+CORE="algorithm_params backing_dev comp_algorithm compact disksize idle max_comp_streams mem_limit mem_used_max recomp_algorithm recompress reset writeback writeback_limit writeback_limit_enable"
 CORE_SKIP="uevent events_poll_msecs make-it-fail"
-ORDER="compact idle mem_used_max writeback_limit writeback_limit_enable writeback hot_remove writeback_batch_size mem_limit comp_algorithm disksize backing_dev reset"
+ORDER="recompress compact idle mem_used_max writeback_limit writeback_limit_enable writeback hot_remove writeback_batch_size mem_limit recomp_algorithm comp_algorithm disksize backing_dev reset"
 ATTRS=()
 if [ -z "$load_err" ]; then
 	wz=" $(writable ${SYS[z]} | tr '\n' ' ') "

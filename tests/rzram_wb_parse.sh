@@ -16,8 +16,8 @@
 # - unknown key=value tokens are ignored, an empty write does nothing,
 #   tokens after a mode are not parsed;
 # - `incompressible` selects pages flagged incompressible, which only
-#   recompression sets; rzram (like 6.12 without recompression) never
-#   sets it, so that mode writes nothing.
+#   recompression sets; this test configures no recompression, so that
+#   mode writes nothing (rzram_recomp.sh writes such pages back).
 . "$(dirname "$0")/lib.sh"
 ktap_plan 56
 S=/sys/block/rzram0
@@ -80,7 +80,7 @@ check_wr "a mode ends the input: later tokens are not parsed" ok \
 	"type=incompressible page_index=$NR" $S/writeback
 check_bd "nothing written by ignored input" "0 0 0"
 
-# ---- incompressible: never set without recompression, writes nothing ----
+# ---- incompressible: not set without recompression, writes nothing ------
 check_wr "incompressible" ok incompressible $S/writeback
 check_wr "type=incompressible" ok type=incompressible $S/writeback
 check_bd "incompressible wrote nothing" "0 0 0"

@@ -60,6 +60,16 @@
  *	interleaved); as soon as the last one is done, writes 1 to RESET and
  *	calls delete_module(MODULE) with no exec in between.  Exit 0 only if
  *	every read, the reset and the removal succeeded.
+ *
+ *   rbhelper hex BYTES SEED
+ *	Writes BYTES pseudo-random hexadecimal digits (splitmix64 from SEED)
+ *	to stdout: 4 bits of entropy a byte, with no repeats for an LZ
+ *	compressor without entropy coding to find.
+ *
+ *   rbhelper rwrite DEV FILE FIRST END CHUNK
+ *	Writes pages FIRST to END-1 of FILE over the same pages of DEV, with
+ *	O_DIRECT, CHUNK pages per pwrite(), from the last chunk to the first
+ *	(so a writer crosses a scan that walks the pages upwards).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -554,6 +564,62 @@ static int cmd_readrm(int argc, char **argv)
 	return rc;
 }
 
+/* ---- hex, rwrite -------------------------------------------------------- */
+
+static int cmd_hex(int argc, char **argv)
+{
+	if (argc < 4)
+		return 2;
+	size_t left = strtoull(argv[2], NULL, 0);
+	uint64_t x = strtoull(argv[3], NULL, 0);
+	static const char digits[] = "0123456789abcdef";
+	char buf[65536];
+
+	while (left) {
+		size_t n = left < sizeof(buf) ? left : sizeof(buf);
+
+		for (size_t i = 0; i < n; i += 16) {
+			uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+			z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+			z ^= z >> 31;
+			for (size_t j = 0; j < 16 && i + j < n; j++)
+				buf[i + j] = digits[(z >> (4 * j)) & 15];
+		}
+		if (write_all(1, buf, n))
+			die("write");
+		left -= n;
+	}
+	return 0;
+}
+
+static int cmd_rwrite(int argc, char **argv)
+{
+	if (argc < 7)
+		return 2;
+	long first = strtol(argv[4], NULL, 0), end = strtol(argv[5], NULL, 0);
+	long chunk = strtol(argv[6], NULL, 0);
+	int dev = open(argv[2], O_WRONLY | O_DIRECT);
+	int src = open(argv[3], O_RDONLY);
+	void *buf;
+
+	if (dev < 0 || src < 0 || chunk < 1 || first < 0 || end < first)
+		die("rwrite: open or arguments");
+	if (posix_memalign(&buf, PAGE, chunk * PAGE))
+		die("posix_memalign");
+	for (long c = end; c > first;) {
+		long n = c - first < chunk ? c - first : chunk;
+
+		c -= n;
+		if (pread(src, buf, n * PAGE, c * PAGE) != (ssize_t)(n * PAGE))
+			die("rwrite: read FILE");
+		if (pwrite(dev, buf, n * PAGE, c * PAGE) != (ssize_t)(n * PAGE))
+			die("rwrite: write DEV");
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = 2;
@@ -573,6 +639,10 @@ int main(int argc, char **argv)
 			rc = cmd_wbsweep(argc, argv);
 		else if (!strcmp(argv[1], "readrm"))
 			rc = cmd_readrm(argc, argv);
+		else if (!strcmp(argv[1], "hex"))
+			rc = cmd_hex(argc, argv);
+		else if (!strcmp(argv[1], "rwrite"))
+			rc = cmd_rwrite(argc, argv);
 	}
 	if (rc == 2)
 		fprintf(stderr, "usage: see the comment at the top of rbhelper.c\n");
