@@ -70,7 +70,7 @@ RC_ERRS=(
 	"priority=9 algo=zstd" "priority=2 algo=zstd" "priority=1 algo=deflate"
 	"foo=bar" ""
 )
-ktap_plan $((4 + 6 + ${#RA_ERRS[@]} + 6 + ${#RC_ERRS[@]} + 22 + 9 + 9 + 4 + 16))
+ktap_plan $((4 + 6 + ${#RA_ERRS[@]} + 6 + ${#RC_ERRS[@]} + 22 + 9 + 9 + 8 + 4 + 16))
 
 # hexdata FILE MIB SEED: MIB MiB of pseudo-random hexadecimal digits:
 # huge for lzo-rle (no repeats to find), about half a page for zstd and
@@ -260,6 +260,23 @@ same_mm "mm_stat is zram's (the same algorithm)"
 errnos recompress "type=huge priority=1"
 same_mm "then priority=1 (zstd) for the rest: mm_stat is zram's"
 reads_back "rzram reads the data back" "$TMP/hex" 1
+both 'echo 1 >$D/reset'
+
+# ---- a secondary with a level and a dictionary (algorithm_params algo=) ----
+kmsg "secondary with level and dictionary"
+tail -c 65536 "$TMP/text" >"$TMP/dict"
+check "both: zstd as the secondary" both 'echo algo=zstd >$D/recomp_algorithm'
+errnos algorithm_params "algo=zstd level=9 dict=$TMP/dict"
+check "both initialised, 1 MiB of text written, idle all" eval \
+	'both "echo 8M >\$D/disksize" &&
+	 dd if="$TMP/text" of=/dev/rzram0 bs=1M oflag=direct status=none &&
+	 dd if="$TMP/text" of=/dev/zram0 bs=1M oflag=direct status=none &&
+	 both "echo all >\$D/idle"'
+errnos recompress "type=idle"
+same_mm "mm_stat after recompression with zstd level 9 and the dictionary is zram's"
+same_bs "block_state after it is zram's"
+diag "recompressed: $(nflag r) of 256; compr_data_size $(cdsize $R) (zram $(cdsize $Z))"
+reads_back "rzram reads the text back" "$TMP/text" 1
 both 'echo 1 >$D/reset'
 
 # ---- reset clears algorithm_params -------------------------------------
