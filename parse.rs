@@ -117,6 +117,11 @@ pub(crate) fn kstrtoint(s: &[u8]) -> Result<i32> {
     i32::try_from(v).map_err(|_| ERANGE)
 }
 
+/// `kstrtouint(s, 10)`.
+pub(crate) fn kstrtouint(s: &[u8]) -> Result<u32> {
+    u32::try_from(kstrtoull(s, 10)?).map_err(|_| ERANGE)
+}
+
 /// `kstrtou16(s, 10)`.
 pub(crate) fn kstrtou16(s: &[u8]) -> Result<u16> {
     u16::try_from(kstrtoull(s, 10)?).map_err(|_| ERANGE)

@@ -18,13 +18,13 @@
 //! It recompresses one slot at a time under that slot's lock, as zram
 //! does, and allocates the new object without direct reclaim.
 
-use crate::glue::comp::{self, Compressor, ALGORITHMS, MAX_COMPS};
+use crate::glue::comp::{self, Compressor, MAX_COMPS};
 use crate::glue::racy::Racy;
 use crate::glue::sysfs::SysfsBuf;
 use crate::glue::zsmalloc::ZsGfp;
 use crate::glue::{self, disk::DiskRef};
 use crate::slots::{self, Content, Slot, HUGE, IDLE, INCOMPRESSIBLE, UNDER_WB};
-use crate::{emit, inc, parse, Config, Device, Store, CRYPTO_MAX_ALG_NAME};
+use crate::{emit, inc, parse, Config, Device, Store};
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
 
@@ -83,19 +83,6 @@ impl Secondaries {
     }
 }
 
-/// Shows every algorithm, the one named `cur` in brackets, as zram's
-/// `zcomp_available_show`.
-pub(crate) fn algorithms_show(buf: &mut SysfsBuf<'_>, cur: &CStr) -> Result {
-    for alg in ALGORITHMS.iter().filter(|a| comp::available(a)) {
-        if alg.as_bytes() == cur.as_bytes() {
-            emit(buf, format_args!("[{}] ", alg))?;
-        } else {
-            emit(buf, format_args!("{} ", alg))?;
-        }
-    }
-    emit(buf, format_args!("\n"))
-}
-
 /// `recomp_algorithm` (read): `#P: ` and the algorithm list for every
 /// configured priority.
 pub(crate) fn recomp_algorithm_show(
@@ -107,7 +94,7 @@ pub(crate) fn recomp_algorithm_show(
     for (i, name) in cfg.recomp_algs.iter().enumerate() {
         if let Some(name) = name {
             emit(buf, format_args!("#{}: ", i + 1))?;
-            algorithms_show(buf, name)?;
+            crate::algorithms_show(buf, name)?;
         }
     }
     Ok(())
@@ -129,28 +116,19 @@ pub(crate) fn recomp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) ->
         }
     }
     let alg = alg.ok_or(EINVAL)?;
-    let slot = usize::try_from(prio)
+    let idx = usize::try_from(prio)
         .ok()
         .and_then(|p| p.checked_sub(1))
         .filter(|&i| i < SECONDARIES)
         .ok_or(EINVAL)?;
-    // As zram's `__comp_algorithm_store`: the length with the newline,
-    // then without one trailing newline.
-    if alg.len() >= CRYPTO_MAX_ALG_NAME {
-        return Err(E2BIG);
-    }
-    let alg = alg.strip_suffix(b"\n").unwrap_or(alg);
-    let alg = ALGORITHMS
-        .iter()
-        .find(|a| a.as_bytes() == alg && comp::available(a))
-        .ok_or(EINVAL)?;
+    let alg = crate::find_algorithm(alg)?;
     let _cfg_lock = dev.cfg_lock.lock();
     // As `comp_algorithm_store`: refused without waiting on `init`.
     if dev.io.is_some() {
         pr_info!("Can't change algorithm for initialized device\n");
         return Err(EBUSY);
     }
-    if let Some(dst) = dev.init.write().recomp_algs.get_mut(slot) {
+    if let Some(dst) = dev.init.write().recomp_algs.get_mut(idx) {
         *dst = Some(alg);
     }
     Ok(())
@@ -172,17 +150,21 @@ pub(crate) fn priority_of(cfg: &Config, name: &[u8]) -> Option<usize> {
 /// Which slots `recompress` takes (`type=`).
 #[derive(Clone, Copy, Default)]
 struct Mode {
+    /// Only slots marked idle.
     idle: bool,
+    /// Only huge (stored raw) slots.
     huge: bool,
 }
 
 /// A parsed `recompress` request.
 struct Request<'a> {
+    /// `type=`; both false: every slot.
     mode: Mode,
     /// Pages left to try (`max_pages=`, unlimited by default).
     budget: u64,
     /// Only objects at least this large, and only results below it.
     threshold: usize,
+    /// `algo=`: only the secondary so named.
     algo: Option<&'a [u8]>,
     /// Priorities `prio..prio_max` are tried.
     prio: usize,
@@ -229,10 +211,10 @@ impl<'a> Request<'a> {
                     _ => {}
                 },
                 b"max_pages" => r.budget = parse::kstrtoull(val, 10)?,
-                b"threshold" => r.threshold = kstrtouint(val)? as usize,
+                b"threshold" => r.threshold = parse::kstrtouint(val)? as usize,
                 b"algo" => r.algo = Some(val),
                 b"priority" => {
-                    r.prio = (kstrtouint(val)? as usize).max(1);
+                    r.prio = (parse::kstrtouint(val)? as usize).max(1);
                     r.prio_max = r.prio.saturating_add(1).min(MAX_COMPS);
                 }
                 _ => {}
@@ -248,19 +230,16 @@ impl<'a> Request<'a> {
             return Ok(());
         };
         let found = (self.prio..MAX_COMPS).find(|&p| {
-            let name = cfg.recomp_algs.get(p - 1).copied().flatten();
-            name.is_some_and(|n| n.as_bytes() == algo)
+            let name = p.checked_sub(1).and_then(|i| cfg.recomp_algs.get(i));
+            name.copied()
+                .flatten()
+                .is_some_and(|n| n.as_bytes() == algo)
         });
         let p = found.ok_or(EINVAL)?;
         self.prio = p;
         self.prio_max = (p + 1).min(MAX_COMPS);
         Ok(())
     }
-}
-
-/// `kstrtouint(s, 10)`.
-fn kstrtouint(s: &[u8]) -> Result<u32> {
-    u32::try_from(parse::kstrtoull(s, 10)?).map_err(|_| ERANGE)
 }
 
 /// `recompress` (write), as zram 6.12's `recompress_store`.
@@ -287,10 +266,12 @@ pub(crate) fn recompress_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Resul
             || (req.mode.huge && f & HUGE == 0)
             || f & (UNDER_WB | INCOMPRESSIBLE) != 0;
         if !skip {
+            // Unlocks the slot.
             page.with_mut(|buf| dev.recompress_slot(&store, slot, buf, &mut req))?;
         } else {
             drop(slot);
         }
+        // The slot lock (which disables preemption) is dropped by now.
         glue::cond_resched();
     }
     Ok(())

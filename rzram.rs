@@ -19,7 +19,8 @@
 //! 1. `RzramModule::devices` (a mutex): the device list; held by hot_add,
 //!    hot_remove and module unload.
 //! 2. `Device::cfg_lock` (a mutex): serialises configuration changes
-//!    (disksize, reset, comp_algorithm, backing_dev).  What they allocate
+//!    (disksize, reset, comp_algorithm, recomp_algorithm, algorithm_params,
+//!    backing_dev).  What they allocate
 //!    or free (slot table, zsmalloc pool, compressors, backing device) is
 //!    built or torn down under it, outside `init`.
 //! 3. The disk's `open_mutex` (kernel): protects `Device::claim`.
@@ -157,7 +158,8 @@ pub(crate) struct Store {
     huge_class_size: usize,
     /// The backing device's blocks, if one is configured.
     pub(crate) wb: Option<rzram_wb::WbStore>,
-    /// Bounce pages for partial-page I/O, which never fails for memory.
+    /// Bounce pages for partial-page I/O, which never fails for memory,
+    /// and the page a running `recompress` decompresses into.
     bounce: PagePool,
 }
 
@@ -650,6 +652,32 @@ impl Device {
         self.stats.clear();
     }
 
+    /// The primary and secondary compressors for `disksize`.  If one
+    /// cannot be built, the algorithms and their parameters go back to
+    /// their defaults, as zram's `zram_destroy_comps` does on that path.
+    /// The caller holds `cfg_lock`.
+    fn build_comps(
+        &self,
+        alg: &'static CStr,
+        params: comp::Params,
+        plan: recomp::Plan,
+    ) -> Result<(Compressor, recomp::Secondaries)> {
+        let built = Compressor::new(alg, params)
+            .inspect_err(|_| pr_err!("Cannot initialise {} compressing backend\n", alg))
+            .and_then(|c| Ok((c, recomp::Secondaries::new(plan)?)));
+        if built.is_err() {
+            let params = {
+                let mut cfg = self.init.write();
+                cfg.comp_alg = self.default_alg;
+                cfg.recomp_algs = Default::default();
+                core::mem::take(&mut cfg.comp_params)
+            };
+            // Freed outside `init`.
+            drop(params);
+        }
+        built
+    }
+
     /// Claims the device for reset or removal, so that it cannot be opened:
     /// `EBUSY` if it is open.  Returns [`Claim::Taken`] if a reset or
     /// removal had claimed it already (it stays claimed).
@@ -763,10 +791,7 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let pages = usize::try_from(size >> PAGE_SHIFT).map_err(|_| ENOMEM)?;
     let slots = SlotTable::new(pages)?;
     let pool = ZsPool::new(disk.name())?;
-    let comp = Compressor::new(comp_alg, params).inspect_err(|_| {
-        pr_err!("Cannot initialise {} compressing backend\n", comp_alg);
-    })?;
-    let recomp = recomp::Secondaries::new(plan)?;
+    let (comp, recomp) = dev.build_comps(comp_alg, params, plan)?;
     let huge_class_size = pool.huge_class_size();
     let wb = backing.map(rzram_wb::WbStore::new).transpose()?;
     let bounce = PagePool::new(BOUNCE_RESERVE)?;
@@ -880,24 +905,44 @@ fn max_comp_streams_store(_: &Device, _: &DiskRef<'_>, _s: &[u8]) -> Result {
     Ok(())
 }
 
-fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
-    let cur = dev.init.read().comp_alg;
-    recomp::algorithms_show(buf, cur)
+/// Shows every algorithm, the one named `cur` in brackets, as zram's
+/// `zcomp_available_show`.
+pub(crate) fn algorithms_show(buf: &mut SysfsBuf<'_>, cur: &CStr) -> ShowResult {
+    for alg in ALGORITHMS.iter().filter(|a| comp::available(a)) {
+        if alg.as_bytes() == cur.as_bytes() {
+            emit(buf, format_args!("[{}] ", alg))?;
+        } else {
+            emit(buf, format_args!("{} ", alg))?;
+        }
+    }
+    emit(buf, format_args!("\n"))
 }
 
-fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
-    // zram measures the input as written, newline included (the attribute
-    // is declared `keep_newline`), then ignores one trailing newline.
+/// The algorithm a `comp_algorithm` or `recomp_algorithm` store names, as
+/// zram's `__comp_algorithm_store`: `E2BIG` for a name of
+/// `CRYPTO_MAX_ALG_NAME` bytes or more as written (newline included), then
+/// one trailing newline is dropped and the name compared with
+/// `sysfs_streq`, which ignores one more; `EINVAL` if there is none.
+pub(crate) fn find_algorithm(s: &[u8]) -> Result<&'static CStr> {
     if s.len() >= CRYPTO_MAX_ALG_NAME {
         return Err(E2BIG);
     }
     let s = s.strip_suffix(b"\n").unwrap_or(s);
-    // zram then compares with `sysfs_streq`, which ignores one more.
     let s = s.strip_suffix(b"\n").unwrap_or(s);
     let alg = ALGORITHMS
         .iter()
-        .find(|a| a.as_bytes() == s && comp::available(a))
-        .ok_or(EINVAL)?;
+        .find(|a| a.as_bytes() == s && comp::available(a));
+    alg.copied().ok_or(EINVAL)
+}
+
+fn comp_algorithm_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> ShowResult {
+    let cur = dev.init.read().comp_alg;
+    algorithms_show(buf, cur)
+}
+
+fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
+    // The attribute is `keep_newline`: zram sees the input as written.
+    let alg = find_algorithm(s)?;
     let _cfg_lock = dev.cfg_lock.lock();
     // Refuse under the shared lock: a writer queued behind a running
     // writeback would hold up every I/O until it finished.  An
@@ -1097,9 +1142,13 @@ disk_attrs!(static RZRAM_ATTRS: Device = {
     "mm_stat" => (Some(mm_stat_show), None),
     "bd_stat" => (Some(rzram_wb::bd_stat_show), None),
     "debug_stat" => (Some(debug_stat_show), None),
-    "recomp_algorithm" => (Some(recomp::recomp_algorithm_show), Some(recomp::recomp_algorithm_store)),
-    "recompress" => (None, Some(recomp::recompress_store)),
-    "algorithm_params" => (None, Some(algorithm_params_store)),
+    "recomp_algorithm" => (
+        Some(recomp::recomp_algorithm_show),
+        Some(recomp::recomp_algorithm_store),
+        keep_newline
+    ),
+    "recompress" => (None, Some(recomp::recompress_store), keep_newline),
+    "algorithm_params" => (None, Some(algorithm_params_store), keep_newline),
 });
 
 static RZRAM_FOPS: DiskVtable = DiskVtable::new::<Device>();

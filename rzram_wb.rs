@@ -19,9 +19,9 @@
 //!
 //! # Locks
 //!
-//! - One writeback per device at a time: a second one gets `EAGAIN`, as
-//!   zram's `pp_in_progress` (an atomic flag, [`WbSettings::begin`]; not a
-//!   lock, nothing waits for it).  A writeback holds the store's I/O
+//! - One writeback or recompression per device at a time: another gets
+//!   `EAGAIN`, as zram's `pp_in_progress` (an atomic flag,
+//!   [`WbSettings::begin`]; not a lock, nothing waits for it).  A writeback holds the store's I/O
 //!   reference (see `rzram.rs`), then takes slot locks.
 //! - The block map's allocation spinlock is taken last, possibly under a
 //!   slot lock (see `blockmap`).
@@ -157,8 +157,9 @@ impl WbSettings {
     }
 }
 
-/// Proof that a writeback runs (see [`WbSettings::begin`]); dropping it
-/// ends the writeback, whatever way the store returns.
+/// Proof that a post-processing action (writeback or recompression) runs
+/// (see [`WbSettings::begin`]); dropping it ends it, whatever way the
+/// store returns.
 pub(crate) struct Running<'a>(&'a core::sync::atomic::AtomicBool);
 
 impl Drop for Running<'_> {

@@ -10,9 +10,10 @@
 //!
 //! # Locking
 //!
-//! A slot's lock protects its `Content` and flags.  It is taken after the
-//! device's init lock (held shared or exclusive by every caller), never
-//! two at a time, and never across a sleep.
+//! A slot's lock protects its `Content` and flags.  Its callers hold the
+//! store's I/O reference (see `rzram.rs`); it is taken after every other
+//! lock of the driver but the block map's and the batch's, never two at a
+//! time, and never across a sleep.
 
 use crate::glue::bitlock::{BitGuard, BitLocked};
 use crate::glue::zsmalloc::ZsHandle;

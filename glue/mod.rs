@@ -75,10 +75,13 @@ pub(crate) fn online_cpus() -> u32 {
 }
 
 /// Gives up the CPU if a reschedule is due (`cond_resched`), in a long
-/// loop of a sleepable task.
+/// loop of a sleepable task.  May sleep: call it only where sleeping is
+/// allowed (no spinlock or bit lock held); the debug kernel's might-sleep
+/// check reports any other caller.
 pub(crate) fn cond_resched() {
-    // SAFETY: Called only from task context without spinlocks held (the
-    // callers are sysfs stores, between slots); may sleep.
+    // SAFETY: `cond_resched` has no memory-safety preconditions; calling
+    // it in atomic context is a logic error the kernel reports, not
+    // undefined behaviour.
     unsafe { ffi::rzram_cond_resched() };
 }
 
