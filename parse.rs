@@ -187,3 +187,21 @@ pub(crate) fn next_arg(args: &[u8]) -> (&[u8], Option<&[u8]>, &[u8]) {
     };
     (param, Some(val), rest)
 }
+
+/// Calls `f(key, value)` for each `key=value` token of `s`, as zram 6.12's
+/// `algorithm_params`, `recomp_algorithm` and `recompress` stores walk
+/// their input with `next_arg`: a token without a value, or with an empty
+/// one, is `EINVAL`; the first error ends the walk.
+pub(crate) fn for_each_param<'a>(
+    s: &'a [u8],
+    mut f: impl FnMut(&'a [u8], &'a [u8]) -> Result,
+) -> Result {
+    let mut args = skip_spaces(s);
+    while !args.is_empty() {
+        let (key, val, rest) = next_arg(args);
+        args = rest;
+        let val = val.filter(|v| !v.is_empty()).ok_or(EINVAL)?;
+        f(key, val)?;
+    }
+    Ok(())
+}

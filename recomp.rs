@@ -104,17 +104,14 @@ pub(crate) fn recomp_algorithm_show(
 /// `priority=N` (1 to 3, default 1); `EBUSY` once initialised.
 pub(crate) fn recomp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     let (mut prio, mut alg) = (1i32, None);
-    let mut args = parse::skip_spaces(s);
-    while !args.is_empty() {
-        let (key, val, rest) = parse::next_arg(args);
-        args = rest;
-        let val = val.filter(|v| !v.is_empty()).ok_or(EINVAL)?;
+    parse::for_each_param(s, |key, val| {
         match key {
             b"algo" => alg = Some(val),
             b"priority" => prio = parse::kstrtoint(val)?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     let alg = alg.ok_or(EINVAL)?;
     let idx = usize::try_from(prio)
         .ok()
@@ -183,33 +180,17 @@ impl<'a> Request<'a> {
             prio: 1,
             prio_max: MAX_COMPS,
         };
-        let mut args = parse::skip_spaces(s);
-        while !args.is_empty() {
-            let (key, val, rest) = parse::next_arg(args);
-            args = rest;
-            let val = val.filter(|v| !v.is_empty()).ok_or(EINVAL)?;
+        parse::for_each_param(s, |key, val| {
             match key {
-                b"type" => match val {
-                    b"idle" => {
-                        r.mode = Mode {
-                            idle: true,
-                            huge: false,
-                        }
-                    }
-                    b"huge" => {
-                        r.mode = Mode {
-                            idle: false,
-                            huge: true,
-                        }
-                    }
-                    b"huge_idle" => {
-                        r.mode = Mode {
-                            idle: true,
-                            huge: true,
-                        }
-                    }
-                    _ => {}
-                },
+                b"type" => {
+                    let (idle, huge) = match val {
+                        b"idle" => (true, false),
+                        b"huge" => (false, true),
+                        b"huge_idle" => (true, true),
+                        _ => (r.mode.idle, r.mode.huge),
+                    };
+                    r.mode = Mode { idle, huge };
+                }
                 b"max_pages" => r.budget = parse::kstrtoull(val, 10)?,
                 b"threshold" => r.threshold = parse::kstrtouint(val)? as usize,
                 b"algo" => r.algo = Some(val),
@@ -219,7 +200,8 @@ impl<'a> Request<'a> {
                 }
                 _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok(r)
     }
 

@@ -966,11 +966,7 @@ fn comp_algorithm_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
 /// in place; rzram stores them for the next initialisation only.
 fn algorithm_params_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
     let (mut prio, mut level, mut algo, mut dict) = (0i32, None, None, None);
-    let mut args = parse::skip_spaces(s);
-    while !args.is_empty() {
-        let (key, val, rest) = parse::next_arg(args);
-        args = rest;
-        let val = val.filter(|v| !v.is_empty()).ok_or(EINVAL)?;
+    parse::for_each_param(s, |key, val| {
         match key {
             b"priority" => prio = parse::kstrtoint(val)?,
             b"level" => level = Some(parse::kstrtoint(val)?),
@@ -978,7 +974,8 @@ fn algorithm_params_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
             b"dict" => dict = Some(val),
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     if let Some(a) = algo {
         let found = recomp::priority_of(&dev.init.read(), a);
         prio = found.map_or(-1, |p| p as i32);
