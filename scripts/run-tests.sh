@@ -144,6 +144,13 @@ cmdline=(
 	nokaslr                  # stable addresses in reports
 	rzram_tests="$tlist"     # for run_guest.sh, via init's environment
 	rzram_timeout="$per_test"
+	# RCU's stall warning after 100 s instead of 21: under TCG a vCPU
+	# can go unscheduled for seconds on a busy 2-core host (then
+	# "clocksource: Long readout interval", "rcu_preempt kthread
+	# starved"), seen 3 times in swap-heavy tests with no rzram frame
+	# on any stack.  A CPU truly stuck still shows, and so do the soft
+	# lockup (20 s) and hung task (120 s) watchdogs.
+	rcupdate.rcu_cpu_stall_timeout=100
 )
 [ $oops = panic ] && cmdline+=(oops=panic)
 cmdline+=(${RZRAM_APPEND:-})
