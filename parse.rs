@@ -122,6 +122,19 @@ pub(crate) fn kstrtouint(s: &[u8]) -> Result<u32> {
     u32::try_from(kstrtoull(s, 10)?).map_err(|_| ERANGE)
 }
 
+/// `kstrtobool(s)`: by its first bytes, `y`/`Y`/`t`/`T`/`1` and `on` are
+/// true, `n`/`N`/`f`/`F`/`0` and `off` false (case-insensitive `o`);
+/// anything else, or nothing, is `EINVAL`.
+pub(crate) fn kstrtobool(s: &[u8]) -> Result<bool> {
+    match s {
+        [b'y' | b'Y' | b't' | b'T' | b'1', ..] => Ok(true),
+        [b'n' | b'N' | b'f' | b'F' | b'0', ..] => Ok(false),
+        [b'o' | b'O', b'n' | b'N', ..] => Ok(true),
+        [b'o' | b'O', b'f' | b'F', ..] => Ok(false),
+        _ => Err(EINVAL),
+    }
+}
+
 /// `kstrtou16(s, 10)`.
 pub(crate) fn kstrtou16(s: &[u8]) -> Result<u16> {
     u16::try_from(kstrtoull(s, 10)?).map_err(|_| ERANGE)

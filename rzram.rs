@@ -316,7 +316,9 @@ impl Device {
     /// the slot changed (see `rzram_wb`).
     pub(crate) fn free_slot(&self, store: &Store, slot: &mut Slot<'_>) {
         slot.relaxed().store(0, Relaxed);
-        if slot.flags() & HUGE != 0 {
+        // A written-back slot that kept its `HUGE` flag (compressed
+        // writeback) was uncounted when it was written back.
+        if slot.flags() & HUGE != 0 && matches!(slot.data_ref(), Content::Zs(_)) {
             dec(&self.stats.huge_pages);
         }
         slot.set_flags(0);
@@ -329,7 +331,7 @@ impl Device {
                     .fetch_sub(h.size() as u64, Relaxed);
                 store.pool.free(h);
             }
-            Content::Wb(block) => rzram_wb::free_block(store, block),
+            Content::Wb(block) | Content::WbZ { block, .. } => rzram_wb::free_block(store, block),
         }
         dec(&self.stats.pages_stored);
     }
@@ -349,6 +351,15 @@ impl Device {
             &Content::Wb(block) => {
                 // The slot is unlocked before the (sleeping) read.
                 return rzram_wb::read_block(self, store, block, dst, slot);
+            }
+            &Content::WbZ { block, size } => {
+                // What decompression needs, taken before the slot is
+                // unlocked for the read.
+                let prio = slots::priority(slot.flags());
+                rzram_wb::read_block(self, store, block, dst, slot)?;
+                let comp = store.comp_of(prio).ok_or(EIO)?;
+                let mut strm = comp.get()?;
+                dst.with_mut(|d| strm.decompress_in_place(d, size as usize))?;
             }
         }
         Ok(())
@@ -382,7 +393,7 @@ impl Device {
                     .compr_data_size
                     .fetch_add(h.size() as u64, Relaxed);
             }
-            Content::Empty | Content::Wb(_) => {}
+            Content::Empty | Content::Wb(_) | Content::WbZ { .. } => {}
         }
         if flags & HUGE != 0 {
             inc(&self.stats.huge_pages);
@@ -793,7 +804,10 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let pool = ZsPool::new(disk.name())?;
     let (comp, recomp) = dev.build_comps(comp_alg, params, plan)?;
     let huge_class_size = pool.huge_class_size();
-    let wb = backing.map(rzram_wb::WbStore::new).transpose()?;
+    let compressed = dev.wb.compressed.load(Relaxed);
+    let wb = backing
+        .map(|b| rzram_wb::WbStore::new(b, compressed))
+        .transpose()?;
     let bounce = PagePool::new(BOUNCE_RESERVE)?;
     dev.init.write().disksize = size;
     let old = dev.io.replace(Some(Store {
@@ -1083,7 +1097,7 @@ impl glue::debugfs::DebugRead for Device {
             let kind = match slot.data_ref() {
                 Content::Empty => None,
                 Content::Same(_) => Some(('s', '.')),
-                Content::Wb(_) => Some(('.', 'w')),
+                Content::Wb(_) | Content::WbZ { .. } => Some(('.', 'w')),
                 Content::Zs(_) => Some(('.', '.')),
             };
             if let Some((s, w)) = kind {
@@ -1133,6 +1147,10 @@ disk_attrs!(static RZRAM_ATTRS: Device = {
     "writeback_batch_size" => (
         Some(rzram_wb::writeback_batch_size_show),
         Some(rzram_wb::writeback_batch_size_store)
+    ),
+    "compressed_writeback" => (
+        Some(rzram_wb::compressed_writeback_show),
+        Some(rzram_wb::compressed_writeback_store)
     ),
     "comp_algorithm" => (Some(comp_algorithm_show), Some(comp_algorithm_store), keep_newline),
     "io_stat" => (Some(io_stat_show), None),

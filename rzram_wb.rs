@@ -81,12 +81,15 @@ pub(crate) struct WbStore {
     wq: ReclaimWq,
     /// Writeback's bios.
     write_bios: WriteBios,
+    /// `compressed_writeback` as it was at `disksize`: write the
+    /// compressed objects, not the pages.
+    compressed: bool,
 }
 
 impl WbStore {
     /// The backing state of a device being initialised, with every block
     /// of `dev` free.
-    pub(crate) fn new(dev: BackingDev) -> Result<Self> {
+    pub(crate) fn new(dev: BackingDev, compressed: bool) -> Result<Self> {
         let blocks = BlockMap::new(dev.nr_pages())?;
         let reads = ReadSet::new(dev.clone(), blocks)?;
         let wq = ReclaimWq::new()?;
@@ -96,6 +99,7 @@ impl WbStore {
             reads,
             wq,
             write_bios,
+            compressed,
         })
     }
 
@@ -114,6 +118,8 @@ pub(crate) struct WbSettings {
     /// Budget in 4 KiB units.
     limit: core::sync::atomic::AtomicU64,
     batch_size: core::sync::atomic::AtomicU32,
+    /// `compressed_writeback` (7.0): set before `disksize`, kept by reset.
+    pub(crate) compressed: core::sync::atomic::AtomicBool,
 }
 
 impl WbSettings {
@@ -123,6 +129,7 @@ impl WbSettings {
             limit_enable: core::sync::atomic::AtomicBool::new(false),
             limit: core::sync::atomic::AtomicU64::new(0),
             batch_size: core::sync::atomic::AtomicU32::new(DEFAULT_BATCH_SIZE),
+            compressed: core::sync::atomic::AtomicBool::new(false),
         }
     }
 

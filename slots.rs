@@ -29,8 +29,13 @@ pub(crate) enum Content {
     Same(u64),
     /// A zsmalloc object: compressed, or the raw page if `HUGE`.
     Zs(ZsHandle),
-    /// Written back to block `n` of the backing device.
+    /// Written back to block `n` of the backing device, as the page (or,
+    /// with `compressed_writeback`, a huge slot's raw page).
     Wb(u64),
+    /// Written back with `compressed_writeback`: the compressed object of
+    /// `size` bytes at the start of `block`, zeros after it.  The slot's
+    /// flags keep the priority of the algorithm that compressed it.
+    WbZ { block: u64, size: u32 },
 }
 
 /// The page did not compress below the huge threshold; stored raw.

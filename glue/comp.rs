@@ -335,6 +335,23 @@ impl StreamGuard<'_> {
     }
 }
 
+impl StreamGuard<'_> {
+    /// Decompresses the first `len` bytes of `page` into all of `page`
+    /// (an object read back from a block), through this stream's buffer.
+    pub(crate) fn decompress_in_place(&mut self, page: &mut [u8], len: usize) -> Result {
+        let setup = self.setup;
+        let s = self.stream();
+        let src = page.get(..len).ok_or(EIO)?;
+        let buf = s.buf.get_mut(..len).ok_or(EIO)?;
+        buf.copy_from_slice(src);
+        let n = s.engine.decompress(setup, buf, page).map_err(|_| EIO)?;
+        if n != page.len() {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+}
+
 impl Drop for StreamGuard<'_> {
     fn drop(&mut self) {
         self.slot.busy.store(false, Ordering::Release);

@@ -131,6 +131,29 @@ pub(crate) fn writeback_batch_size_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]
     Ok(())
 }
 
+/// `compressed_writeback` (Linux 7.0): `0` or `1`.
+pub(crate) fn compressed_writeback_show(
+    dev: &Device,
+    _: &DiskRef<'_>,
+    buf: &mut SysfsBuf<'_>,
+) -> Result {
+    let v = dev.wb.compressed.load(Relaxed);
+    emit(buf, format_args!("{}\n", v as u32))
+}
+
+/// `compressed_writeback` (Linux 7.0): `kstrtobool`, then `EBUSY` once
+/// initialised; applies from the next `disksize`, and reset keeps it.
+pub(crate) fn compressed_writeback_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
+    let v = parse::kstrtobool(s)?;
+    // `cfg_lock` keeps the device uninitialised until the store below.
+    let _cfg_lock = dev.cfg_lock.lock();
+    if dev.io.is_some() {
+        return Err(EBUSY);
+    }
+    dev.wb.compressed.store(v, Relaxed);
+    Ok(())
+}
+
 pub(crate) fn bd_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
     let s = &dev.stats;
     let count = dev

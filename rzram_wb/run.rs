@@ -5,7 +5,7 @@
 use super::select::{Cursor, Mode, Scan};
 use super::WbStore;
 use crate::glue::bdev::{Batch, Plug, ReqId};
-use crate::slots::{Content, IDLE, UNDER_WB};
+use crate::slots::{Content, HUGE, IDLE, UNDER_WB};
 use crate::{inc, Device, Store};
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
@@ -18,6 +18,9 @@ struct ReqMeta {
     block: u64,
     /// The filter the slot was selected with.
     mode: Option<Mode>,
+    /// With `compressed_writeback`: the size of the compressed object the
+    /// request carries (`None`: the page, raw or decompressed).
+    zsize: Option<u32>,
 }
 
 /// Requests in the order they were queued: a ring in an array allocated
@@ -152,7 +155,19 @@ impl Run<'_> {
         if !self.dev.wb.charge() {
             return Err(EIO);
         }
-        let r = page.with_mut(|dst| store.decompress(flags, h, dst));
+        let zsize =
+            (self.wb.compressed && h.size() < kernel::page::PAGE_SIZE).then_some(h.size() as u32);
+        let r = page.with_mut(|dst| match zsize {
+            // The object, then zeros: nothing of what the request page
+            // held before reaches the backing device.
+            Some(_) => store.pool.with_object(h, |src| {
+                let n = src.len();
+                dst.get_mut(..n).ok_or(EIO)?.copy_from_slice(src);
+                dst.get_mut(n..).ok_or(EIO)?.fill(0);
+                Ok(())
+            }),
+            None => store.decompress(flags, h, dst),
+        });
         // `meta` has an entry per request of the batch: the lookup succeeds.
         let m = match r.and_then(|()| self.meta.get_mut(id.index()).ok_or(EIO)) {
             Ok(m) => m,
@@ -165,6 +180,7 @@ impl Run<'_> {
         slot.set_flags(flags | UNDER_WB);
         m.index = Some(index);
         m.mode = mode;
+        m.zsize = zsize;
         Ok(true)
     }
 
@@ -220,14 +236,46 @@ impl Run<'_> {
             dev.wb.refund();
             return;
         }
-        dev.free_slot(store, &mut slot);
-        slot.set_flags(0);
-        *slot.data() = Content::Wb(m.block);
-        drop(slot);
-        inc(&dev.stats.pages_stored);
+        if self.wb.compressed {
+            commit_kept(dev, store, &mut slot, &m);
+            drop(slot);
+        } else {
+            dev.free_slot(store, &mut slot);
+            slot.set_flags(0);
+            *slot.data() = Content::Wb(m.block);
+            drop(slot);
+            inc(&dev.stats.pages_stored);
+        }
         // At most one per slot: this cannot saturate.
         self.written = self.written.saturating_add(1);
     }
+}
+
+/// Commits a written-back slot in `compressed_writeback` mode, as 7.0
+/// after its fix "do not slot_free() written-back slots": the zsmalloc
+/// object is freed in place, and the slot keeps what a read needs and
+/// what `block_state` shows (the priority, `HUGE`, `INCOMPRESSIBLE`, the
+/// access time), but not `IDLE`.  `huge_pages` stops counting it here, so
+/// `free_slot` does not count it down again; the page stays stored.
+fn commit_kept(dev: &Device, store: &Store, slot: &mut crate::slots::Slot<'_>, m: &ReqMeta) {
+    let f = slot.flags();
+    if let Content::Zs(h) = core::mem::take(slot.data()) {
+        if f & HUGE != 0 {
+            crate::dec(&dev.stats.huge_pages);
+        }
+        dev.stats
+            .compr_data_size
+            .fetch_sub(h.size() as u64, Relaxed);
+        store.pool.free(h);
+    }
+    *slot.data() = match m.zsize {
+        Some(size) => Content::WbZ {
+            block: m.block,
+            size,
+        },
+        None => Content::Wb(m.block),
+    };
+    slot.set_flags(f & !(UNDER_WB | IDLE));
 }
 
 impl Run<'_> {

@@ -70,6 +70,10 @@
  *	Writes pages FIRST to END-1 of FILE over the same pages of DEV, with
  *	O_DIRECT, CHUNK pages per pwrite(), from the last chunk to the first
  *	(so a writer crosses a scan that walks the pages upwards).
+ *
+ *   rbhelper zerotails DEV NBLOCKS TAIL
+ *	Reads the first NBLOCKS 4 KiB blocks of DEV (O_DIRECT) and prints how
+ *	many of them end with TAIL zero bytes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -620,6 +624,32 @@ static int cmd_rwrite(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_zerotails(int argc, char **argv)
+{
+	if (argc < 5)
+		return 2;
+	long n = strtol(argv[3], NULL, 0), tail = strtol(argv[4], NULL, 0);
+	int fd = open(argv[2], O_RDONLY | O_DIRECT);
+	unsigned char *buf;
+	long zero = 0;
+
+	if (fd < 0 || n < 0 || tail < 1 || tail > (long)PAGE)
+		die("zerotails: open or arguments");
+	if (posix_memalign((void **)&buf, PAGE, PAGE))
+		die("posix_memalign");
+	for (long b = 0; b < n; b++) {
+		long i;
+
+		if (pread(fd, buf, PAGE, b * PAGE) != (ssize_t)PAGE)
+			die("zerotails: read");
+		for (i = PAGE - tail; i < (long)PAGE && !buf[i]; i++)
+			;
+		zero += i == (long)PAGE;
+	}
+	printf("%ld\n", zero);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = 2;
@@ -643,6 +673,8 @@ int main(int argc, char **argv)
 			rc = cmd_hex(argc, argv);
 		else if (!strcmp(argv[1], "rwrite"))
 			rc = cmd_rwrite(argc, argv);
+		else if (!strcmp(argv[1], "zerotails"))
+			rc = cmd_zerotails(argc, argv);
 	}
 	if (rc == 2)
 		fprintf(stderr, "usage: see the comment at the top of rbhelper.c\n");
