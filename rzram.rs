@@ -186,9 +186,20 @@ impl Store {
                 Ok(())
             });
         }
-        let comp = self.comp_of(slots::priority(flags)).ok_or(EIO)?;
-        let mut strm = comp.get()?;
+        let mut strm = self.stream_of(flags)?;
         self.pool.with_object(h, |src| strm.decompress(src, dst))
+    }
+
+    /// Decompresses the object of `len` bytes at the start of `page` (read
+    /// back from a `compressed_writeback` block) into all of `page`, by
+    /// the algorithm of the priority in `flags`.
+    pub(crate) fn decompress_in_place(&self, flags: u32, page: &mut [u8], len: usize) -> Result {
+        self.stream_of(flags)?.decompress_in_place(page, len)
+    }
+
+    /// This CPU's stream of the compressor of the priority in `flags`.
+    fn stream_of(&self, flags: u32) -> Result<comp::StreamGuard<'_>> {
+        self.comp_of(slots::priority(flags)).ok_or(EIO)?.get()
     }
 }
 
@@ -355,11 +366,9 @@ impl Device {
             &Content::WbZ { block, size } => {
                 // What decompression needs, taken before the slot is
                 // unlocked for the read.
-                let prio = slots::priority(slot.flags());
+                let flags = slot.flags();
                 rzram_wb::read_block(self, store, block, dst, slot)?;
-                let comp = store.comp_of(prio).ok_or(EIO)?;
-                let mut strm = comp.get()?;
-                dst.with_mut(|d| strm.decompress_in_place(d, size as usize))?;
+                dst.with_mut(|d| store.decompress_in_place(flags, d, size as usize))?;
             }
         }
         Ok(())
@@ -804,10 +813,7 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let pool = ZsPool::new(disk.name())?;
     let (comp, recomp) = dev.build_comps(comp_alg, params, plan)?;
     let huge_class_size = pool.huge_class_size();
-    let compressed = dev.wb.compressed.load(Relaxed);
-    let wb = backing
-        .map(|b| rzram_wb::WbStore::new(b, compressed))
-        .transpose()?;
+    let wb = backing.map(rzram_wb::WbStore::new).transpose()?;
     let bounce = PagePool::new(BOUNCE_RESERVE)?;
     dev.init.write().disksize = size;
     let old = dev.io.replace(Some(Store {

@@ -21,8 +21,9 @@
 //!
 //! - One writeback or recompression per device at a time: another gets
 //!   `EAGAIN`, as zram's `pp_in_progress` (an atomic flag,
-//!   [`WbSettings::begin`]; not a lock, nothing waits for it).  A writeback holds the store's I/O
-//!   reference (see `rzram.rs`), then takes slot locks.
+//!   [`WbSettings::begin`]; not a lock, nothing waits for it).  A
+//!   writeback holds the store's I/O reference (see `rzram.rs`), then
+//!   takes slot locks.
 //! - The block map's allocation spinlock is taken last, possibly under a
 //!   slot lock (see `blockmap`).
 //!
@@ -81,15 +82,12 @@ pub(crate) struct WbStore {
     wq: ReclaimWq,
     /// Writeback's bios.
     write_bios: WriteBios,
-    /// `compressed_writeback` as it was at `disksize`: write the
-    /// compressed objects, not the pages.
-    compressed: bool,
 }
 
 impl WbStore {
     /// The backing state of a device being initialised, with every block
     /// of `dev` free.
-    pub(crate) fn new(dev: BackingDev, compressed: bool) -> Result<Self> {
+    pub(crate) fn new(dev: BackingDev) -> Result<Self> {
         let blocks = BlockMap::new(dev.nr_pages())?;
         let reads = ReadSet::new(dev.clone(), blocks)?;
         let wq = ReclaimWq::new()?;
@@ -99,7 +97,6 @@ impl WbStore {
             reads,
             wq,
             write_bios,
-            compressed,
         })
     }
 
@@ -119,6 +116,8 @@ pub(crate) struct WbSettings {
     limit: core::sync::atomic::AtomicU64,
     batch_size: core::sync::atomic::AtomicU32,
     /// `compressed_writeback` (7.0): set before `disksize`, kept by reset.
+    /// It cannot change while the device is initialised (`EBUSY`), so a
+    /// writeback reads it as the store's setting.
     pub(crate) compressed: core::sync::atomic::AtomicBool,
 }
 

@@ -323,19 +323,10 @@ impl StreamGuard<'_> {
     /// Decompresses `src` into `dst`, which it must fill exactly.
     pub(crate) fn decompress(&mut self, src: &[u8], dst: &mut [u8]) -> Result {
         let setup = self.setup;
-        let n = self
-            .stream()
-            .engine
-            .decompress(setup, src, dst)
-            .map_err(|_| EIO)?;
-        if n != dst.len() {
-            return Err(EIO);
-        }
-        Ok(())
+        let n = self.stream().engine.decompress(setup, src, dst);
+        filled(n, dst.len())
     }
-}
 
-impl StreamGuard<'_> {
     /// Decompresses the first `len` bytes of `page` into all of `page`
     /// (an object read back from a block), through this stream's buffer.
     pub(crate) fn decompress_in_place(&mut self, page: &mut [u8], len: usize) -> Result {
@@ -344,11 +335,17 @@ impl StreamGuard<'_> {
         let src = page.get(..len).ok_or(EIO)?;
         let buf = s.buf.get_mut(..len).ok_or(EIO)?;
         buf.copy_from_slice(src);
-        let n = s.engine.decompress(setup, buf, page).map_err(|_| EIO)?;
-        if n != page.len() {
-            return Err(EIO);
-        }
-        Ok(())
+        let n = s.engine.decompress(setup, buf, page);
+        filled(n, page.len())
+    }
+}
+
+/// A decompression's result: `EIO` unless it produced exactly `want`
+/// bytes.
+fn filled(n: Result<usize>, want: usize) -> Result {
+    match n {
+        Ok(n) if n == want => Ok(()),
+        _ => Err(EIO),
     }
 }
 

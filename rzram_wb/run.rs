@@ -113,6 +113,8 @@ struct Run<'a> {
     seen: Option<KVVec<u64>>,
     /// The most recent bio error; writeback goes on after one.
     bio_err: Option<Error>,
+    /// `compressed_writeback`: write the compressed objects, not pages.
+    compressed: bool,
     written: usize,
 }
 
@@ -156,7 +158,7 @@ impl Run<'_> {
             return Err(EIO);
         }
         let zsize =
-            (self.wb.compressed && h.size() < kernel::page::PAGE_SIZE).then_some(h.size() as u32);
+            (self.compressed && h.size() < kernel::page::PAGE_SIZE).then_some(h.size() as u32);
         let r = page.with_mut(|dst| match zsize {
             // The object, then zeros: nothing of what the request page
             // held before reaches the backing device.
@@ -236,7 +238,7 @@ impl Run<'_> {
             dev.wb.refund();
             return;
         }
-        if self.wb.compressed {
+        if self.compressed {
             commit_kept(dev, store, &mut slot, &m);
             drop(slot);
         } else {
@@ -409,6 +411,7 @@ pub(super) fn writeback(
         max_run,
         chunk,
         bio_err: None,
+        compressed: dev.wb.compressed.load(Relaxed),
         written: 0,
     };
     let (use_plug, contig) = (crate::glue::param_wb_plug(), crate::glue::param_wb_contig());
