@@ -190,11 +190,22 @@ impl Store {
         self.pool.with_object(h, |src| strm.decompress(src, dst))
     }
 
-    /// Decompresses the object of `len` bytes at the start of `page` (read
-    /// back from a `compressed_writeback` block) into all of `page`, by
-    /// the algorithm of the priority in `flags`.
-    pub(crate) fn decompress_in_place(&self, flags: u32, page: &mut [u8], len: usize) -> Result {
-        self.stream_of(flags)?.decompress_in_place(page, len)
+    /// Decompresses the object of `len` bytes at byte `off` of `page`
+    /// (read back from a `compressed_writeback` block) into all of `page`,
+    /// by the algorithm of the priority in `flags`.
+    pub(crate) fn decompress_in_place(
+        &self,
+        flags: u32,
+        page: &mut [u8],
+        (off, len): (usize, usize),
+    ) -> Result {
+        self.stream_of(flags)?.decompress_in_place(page, off, len)
+    }
+
+    /// Decompresses `src`, an object read back from a block, into `dst`, a
+    /// page, by the algorithm of the priority in `flags`.
+    pub(crate) fn decompress_from(&self, flags: u32, src: &[u8], dst: &mut [u8]) -> Result {
+        self.stream_of(flags)?.decompress(src, dst)
     }
 
     /// This CPU's stream of the compressor of the priority in `flags`.
@@ -343,6 +354,7 @@ impl Device {
                 store.pool.free(h);
             }
             Content::Wb(block) | Content::WbZ { block, .. } => rzram_wb::free_block(store, block),
+            Content::WbP { block, size, .. } => rzram_wb::put_object(store, block, size),
         }
         dec(&self.stats.pages_stored);
     }
@@ -368,7 +380,13 @@ impl Device {
                 // unlocked for the read.
                 let flags = slot.flags();
                 rzram_wb::read_block(self, store, block, dst, slot)?;
-                dst.with_mut(|d| store.decompress_in_place(flags, d, size as usize))?;
+                dst.with_mut(|d| store.decompress_in_place(flags, d, (0, size as usize)))?;
+            }
+            &Content::WbP { block, off, size } => {
+                let flags = slot.flags();
+                let range = (usize::from(off), usize::from(size));
+                rzram_wb::read_block(self, store, block, dst, slot)?;
+                dst.with_mut(|d| store.decompress_in_place(flags, d, range))?;
             }
         }
         Ok(())
@@ -402,7 +420,7 @@ impl Device {
                     .compr_data_size
                     .fetch_add(h.size() as u64, Relaxed);
             }
-            Content::Empty | Content::Wb(_) | Content::WbZ { .. } => {}
+            Content::Empty | Content::Wb(_) | Content::WbZ { .. } | Content::WbP { .. } => {}
         }
         if flags & HUGE != 0 {
             inc(&self.stats.huge_pages);
@@ -491,12 +509,17 @@ impl Device {
         index: usize,
         seg: &mut Segment<'_>,
         chain: Option<&mut rzram_wb::Chain<'_>>,
+        cache: &mut rzram_wb::PackCache<'_>,
     ) -> Result {
         let slot = self.lock_accessed(store, index)?;
         if let (&Content::Wb(block), Some(chain)) = (slot.data_ref(), chain) {
             return rzram_wb::chain_read(self, store, chain, seg, block, slot);
         }
         let mut dst = seg.whole_page().ok_or(EIO)?;
+        if let &Content::WbP { block, off, size } = slot.data_ref() {
+            let obj = (block, usize::from(off), usize::from(size));
+            return cache.read(self, store, obj, slot, &mut dst);
+        }
         self.read_slot(store, slot, &mut dst)
     }
 
@@ -576,6 +599,7 @@ impl Device {
     fn read_bio(&self, store: &Store, bio: &mut Bio) -> Result {
         let mut sector = bio.sector();
         let mut chain = rzram_wb::chain(store, bio.size() as usize >> PAGE_SHIFT);
+        let mut cache = rzram_wb::PackCache::new(store);
         bio.for_each_segment(|seg| {
             let len = seg.len();
             let mut done = 0;
@@ -583,7 +607,7 @@ impl Device {
                 let (index, off) = page_of(sector);
                 let n = (len - done).min(PAGE_SIZE - off);
                 let r = if n == PAGE_SIZE {
-                    self.read_whole(store, index, seg, chain.as_mut())
+                    self.read_whole(store, index, seg, chain.as_mut(), &mut cache)
                 } else {
                     let p = Part {
                         index,
@@ -813,7 +837,10 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let pool = ZsPool::new(disk.name())?;
     let (comp, recomp) = dev.build_comps(comp_alg, params, plan)?;
     let huge_class_size = pool.huge_class_size();
-    let wb = backing.map(rzram_wb::WbStore::new).transpose()?;
+    let packed = dev.wb.packing();
+    let wb = backing
+        .map(|b| rzram_wb::WbStore::new(b, packed))
+        .transpose()?;
     let bounce = PagePool::new(BOUNCE_RESERVE)?;
     dev.init.write().disksize = size;
     let old = dev.io.replace(Some(Store {
@@ -1103,7 +1130,7 @@ impl glue::debugfs::DebugRead for Device {
             let kind = match slot.data_ref() {
                 Content::Empty => None,
                 Content::Same(_) => Some(('s', '.')),
-                Content::Wb(_) | Content::WbZ { .. } => Some(('.', 'w')),
+                Content::Wb(_) | Content::WbZ { .. } | Content::WbP { .. } => Some(('.', 'w')),
                 Content::Zs(_) => Some(('.', '.')),
             };
             if let Some((s, w)) = kind {
@@ -1158,6 +1185,12 @@ disk_attrs!(static RZRAM_ATTRS: Device = {
         Some(rzram_wb::compressed_writeback_show),
         Some(rzram_wb::compressed_writeback_store)
     ),
+    "packed_writeback" => (
+        Some(rzram_wb::packed_writeback_show),
+        Some(rzram_wb::packed_writeback_store)
+    ),
+    "packed_stat" => (Some(rzram_wb::packed_stat_show), None),
+    "writeback_compact" => (None, Some(rzram_wb::writeback_compact_store)),
     "comp_algorithm" => (Some(comp_algorithm_show), Some(comp_algorithm_store), keep_newline),
     "io_stat" => (Some(io_stat_show), None),
     "mm_stat" => (Some(mm_stat_show), None),

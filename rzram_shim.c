@@ -56,6 +56,13 @@ bool rzram_wb_plug(void) { return READ_ONCE(wb_plug); }
 bool rzram_wb_contig(void);
 bool rzram_wb_contig(void) { return READ_ONCE(wb_contig); }
 
+static bool wb_packed;
+module_param(wb_packed, bool, 0444);
+MODULE_PARM_DESC(wb_packed, "New devices start with compressed_writeback and packed_writeback set (default: off; for running the writeback tests packed)");
+
+bool rzram_wb_packed(void);
+bool rzram_wb_packed(void) { return READ_ONCE(wb_packed); }
+
 struct gendisk *rzram_dev_to_disk(struct device *dev);
 struct gendisk *rzram_dev_to_disk(struct device *dev) { return dev_to_disk(dev); }
 

@@ -36,6 +36,11 @@ pub(crate) enum Content {
     /// `size` bytes at the start of `block`, zeros after it.  The slot's
     /// flags keep the priority of the algorithm that compressed it.
     WbZ { block: u64, size: u32 },
+    /// Written back with `packed_writeback`: the compressed object of
+    /// `size` bytes at byte `off` of `block`, which other slots' objects
+    /// may share (the block map counts them).  The flags keep the
+    /// priority, as for `WbZ`.
+    WbP { block: u64, off: u16, size: u16 },
 }
 
 /// The page did not compress below the huge threshold; stored raw.
@@ -48,6 +53,10 @@ pub(crate) const IDLE: u32 = 1 << 1;
 pub(crate) const INCOMPRESSIBLE: u32 = 1 << 2;
 /// A writeback request carries a copy of this slot's page.
 pub(crate) const UNDER_WB: u32 = 1 << 3;
+/// Read back into memory by `writeback_compact`, for its writeback to
+/// pack again; cleared by it, and with the other flags when the slot is
+/// freed.
+pub(crate) const RECLAIMED: u32 = 1 << 6;
 /// The priority of the algorithm that compressed a `Zs` slot (0: the
 /// primary, 1 to 3: a `recomp_algorithm`), in two flag bits as zram's
 /// `ZRAM_COMP_PRIORITY_BIT1`.  Cleared with the other flags when the slot

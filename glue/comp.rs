@@ -327,12 +327,18 @@ impl StreamGuard<'_> {
         filled(n, dst.len())
     }
 
-    /// Decompresses the first `len` bytes of `page` into all of `page`
-    /// (an object read back from a block), through this stream's buffer.
-    pub(crate) fn decompress_in_place(&mut self, page: &mut [u8], len: usize) -> Result {
+    /// Decompresses the `len` bytes at byte `off` of `page` into all of
+    /// `page` (an object read back from a block), through this stream's
+    /// buffer.
+    pub(crate) fn decompress_in_place(
+        &mut self,
+        page: &mut [u8],
+        off: usize,
+        len: usize,
+    ) -> Result {
         let setup = self.setup;
         let s = self.stream();
-        let src = page.get(..len).ok_or(EIO)?;
+        let src = page.get(off..).and_then(|p| p.get(..len)).ok_or(EIO)?;
         let buf = s.buf.get_mut(..len).ok_or(EIO)?;
         buf.copy_from_slice(src);
         let n = s.engine.decompress(setup, buf, page);

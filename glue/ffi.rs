@@ -15,6 +15,7 @@ extern "C" {
     pub(crate) fn rzram_rb_chain() -> bool;
     pub(crate) fn rzram_wb_bio_pages() -> u32;
     pub(crate) fn rzram_wb_contig() -> bool;
+    pub(crate) fn rzram_wb_packed() -> bool;
     pub(crate) fn rzram_dev_to_disk(dev: *mut bindings::device) -> *mut bindings::gendisk;
     pub(crate) fn rzram_disk_openers(disk: *mut bindings::gendisk) -> u32;
     pub(crate) fn rzram_bio_op(bio: *const bindings::bio) -> u32;

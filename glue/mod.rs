@@ -104,6 +104,13 @@ pub(crate) fn param_wb_bio_pages() -> usize {
     unsafe { ffi::rzram_wb_bio_pages() as usize }
 }
 
+/// The `wb_packed` module parameter (read-only): new devices start with
+/// `compressed_writeback` and `packed_writeback` set.
+pub(crate) fn param_wb_packed() -> bool {
+    // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).
+    unsafe { ffi::rzram_wb_packed() }
+}
+
 /// The `wb_contig` module parameter (writable at run time).
 pub(crate) fn param_wb_contig() -> bool {
     // SAFETY: Reads a module parameter (`READ_ONCE` in the shim).

@@ -37,6 +37,13 @@ impl OwnedPage {
         self.page.as_ptr()
     }
 
+    /// The page, writable (for a read bio) for as long as it is borrowed.
+    pub(crate) fn page_mut(&mut self) -> PageMut<'_> {
+        // SAFETY: We own the page (type invariant) and lend it out,
+        // exclusively, for the borrow of `self`.
+        unsafe { PageMut::from_raw(self.page) }
+    }
+
     /// Calls `f` with the page's bytes, writable.
     pub(crate) fn with_mut<R>(&mut self, f: impl FnOnce(&mut [u8]) -> R) -> R {
         // SAFETY: We own the page (type invariant).

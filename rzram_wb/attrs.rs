@@ -172,3 +172,43 @@ pub(crate) fn bd_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>
         ),
     )
 }
+
+/// `packed_writeback` (rzram): `0` or `1`.
+pub(crate) fn packed_writeback_show(
+    dev: &Device,
+    _: &DiskRef<'_>,
+    buf: &mut SysfsBuf<'_>,
+) -> Result {
+    let v = dev.wb.packed.load(Relaxed);
+    emit(buf, format_args!("{}\n", v as u32))
+}
+
+/// `packed_writeback` (rzram): as `compressed_writeback`, `kstrtobool`,
+/// then `EBUSY` once initialised; applies from the next `disksize`, with
+/// `compressed_writeback` set too, and reset keeps it.
+pub(crate) fn packed_writeback_store(dev: &Device, _: &DiskRef<'_>, s: &[u8]) -> Result {
+    let v = parse::kstrtobool(s)?;
+    let _cfg_lock = dev.cfg_lock.lock();
+    if dev.io.is_some() {
+        return Err(EBUSY);
+    }
+    dev.wb.packed.store(v, Relaxed);
+    Ok(())
+}
+
+/// `packed_stat` (rzram): the objects in packed blocks, their bytes, the
+/// blocks that hold them, the sparse ones among those (which lost an
+/// object), and the bytes of sparse blocks that no live object holds.
+/// Zeros without packing.
+pub(crate) fn packed_stat_show(dev: &Device, _: &DiskRef<'_>, buf: &mut SysfsBuf<'_>) -> Result {
+    let st = dev.io.get();
+    let packs = st
+        .as_ref()
+        .and_then(|st| st.wb.as_ref())
+        .and_then(|wb| wb.packs.as_ref());
+    let (o, b, n, sp, d) = packs.map_or((0, 0, 0, 0, 0), |p| {
+        let s = p.stat();
+        (s.objects, s.bytes, s.blocks, s.sparse, s.sparse_dead)
+    });
+    emit(buf, format_args!("{o:8} {b:8} {n:8} {sp:8} {d:8}\n"))
+}

@@ -5,10 +5,14 @@
 use super::select::{Cursor, Mode, Scan};
 use super::WbStore;
 use crate::glue::bdev::{Batch, Plug, ReqId};
-use crate::slots::{Content, HUGE, IDLE, UNDER_WB};
+use crate::slots::{Content, HUGE, IDLE, RECLAIMED, UNDER_WB};
 use crate::{inc, Device, Store};
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::prelude::*;
+use pack::Packer;
+
+#[path = "run_pack.rs"]
+mod pack;
 
 /// What the task knows about one request.
 #[derive(Clone, Copy, Default)]
@@ -21,6 +25,12 @@ struct ReqMeta {
     /// With `compressed_writeback`: the size of the compressed object the
     /// request carries (`None`: the page, raw or decompressed).
     zsize: Option<u32>,
+    /// The request packs objects (`packed_writeback`): they are listed in
+    /// the run's [`Packer`], not in `index`.
+    packed: bool,
+    /// Packed objects in the request, and the bytes they take.
+    nobj: u16,
+    used: u16,
 }
 
 /// Requests in the order they were queued: a ring in an array allocated
@@ -115,6 +125,8 @@ struct Run<'a> {
     bio_err: Option<Error>,
     /// `compressed_writeback`: write the compressed objects, not pages.
     compressed: bool,
+    /// `packed_writeback`: several objects per request.
+    packer: Option<Packer<'a>>,
     written: usize,
 }
 
@@ -180,14 +192,20 @@ impl Run<'_> {
             }
         };
         slot.set_flags(flags | UNDER_WB);
-        m.index = Some(index);
-        m.mode = mode;
-        m.zsize = zsize;
+        *m = ReqMeta {
+            index: Some(index),
+            mode,
+            zsize,
+            ..ReqMeta::default()
+        };
         Ok(true)
     }
 
     /// Undoes [`Run::fill`] for a request that will not be submitted.
     fn unfill(&mut self, id: ReqId) {
+        if self.meta.get(id.index()).is_some_and(|m| m.packed) {
+            return self.unfill_packed(id);
+        }
         let carried = self.meta.get_mut(id.index()).and_then(|m| m.index.take());
         if let Some(index) = carried {
             if let Ok(mut slot) = self.store.slots.lock(index) {
@@ -202,12 +220,12 @@ impl Run<'_> {
     /// Handles a completed request.
     fn finish(&mut self, id: ReqId, r: Result) {
         let m = match self.meta.get_mut(id.index()) {
-            Some(m) => ReqMeta {
-                index: m.index.take(),
-                ..*m
-            },
+            Some(m) => core::mem::take(m),
             None => ReqMeta::default(),
         };
+        if m.packed {
+            return self.finish_packed(id, &m, r);
+        }
         self.batch.put_idle(id);
         let Some(index) = m.index else { return };
         let (dev, store) = (self.dev, self.store);
@@ -239,7 +257,14 @@ impl Run<'_> {
             return;
         }
         if self.compressed {
-            commit_kept(dev, store, &mut slot, &m);
+            let new = match m.zsize {
+                Some(size) => Content::WbZ {
+                    block: m.block,
+                    size,
+                },
+                None => Content::Wb(m.block),
+            };
+            commit_kept(dev, store, &mut slot, new);
             drop(slot);
         } else {
             dev.free_slot(store, &mut slot);
@@ -259,7 +284,7 @@ impl Run<'_> {
 /// what `block_state` shows (the priority, `HUGE`, `INCOMPRESSIBLE`, the
 /// access time), but not `IDLE`.  `huge_pages` stops counting it here, so
 /// `free_slot` does not count it down again; the page stays stored.
-fn commit_kept(dev: &Device, store: &Store, slot: &mut crate::slots::Slot<'_>, m: &ReqMeta) {
+fn commit_kept(dev: &Device, store: &Store, slot: &mut crate::slots::Slot<'_>, new: Content) {
     let f = slot.flags();
     if let Content::Zs(h) = core::mem::take(slot.data()) {
         if f & HUGE != 0 {
@@ -270,14 +295,8 @@ fn commit_kept(dev: &Device, store: &Store, slot: &mut crate::slots::Slot<'_>, m
             .fetch_sub(h.size() as u64, Relaxed);
         store.pool.free(h);
     }
-    *slot.data() = match m.zsize {
-        Some(size) => Content::WbZ {
-            block: m.block,
-            size,
-        },
-        None => Content::Wb(m.block),
-    };
-    slot.set_flags(f & !(UNDER_WB | IDLE));
+    *slot.data() = new;
+    slot.set_flags(f & !(UNDER_WB | IDLE | RECLAIMED));
 }
 
 impl Run<'_> {
@@ -286,6 +305,9 @@ impl Run<'_> {
     /// stop.  Submitting every `chunk` keeps a bio in flight while the next
     /// one is filled.
     fn fill_chunk(&mut self, cursor: &mut Cursor<'_>) {
+        if self.packer.is_some() {
+            return self.fill_chunk_packed(cursor);
+        }
         while self.stop.is_none() && !self.exhausted && self.filled.len() < self.chunk {
             let Some(id) = self.batch.take_idle() else {
                 return;
@@ -339,11 +361,15 @@ impl Run<'_> {
             // `max_run` blocks.
             let mut block = blocks.start;
             let (filled, meta) = (&mut self.filled, &mut self.meta);
+            let packs = self.packer.as_ref().map(|p| p.packs);
             self.batch
                 .submit_run(blocks.start, blocks.clone().count(), || {
                     let id = filled.pop()?;
                     if let Some(m) = meta.get_mut(id.index()) {
                         m.block = block;
+                        if let (true, Some(p)) = (m.packed, packs) {
+                            p.begin(block);
+                        }
                     }
                     block += 1;
                     Some(id)
@@ -372,6 +398,7 @@ impl Drop for Run<'_> {
     /// request in flight is waited for and reaped (slot committed, or its
     /// block released and the limit refunded).
     fn drop(&mut self) {
+        self.unfill_open();
         while let Some(id) = self.filled.pop() {
             self.unfill(id);
         }
@@ -392,6 +419,7 @@ pub(super) fn writeback(
     let batch = Batch::new(&wb.dev, &wb.write_bios, size)?;
     let meta = KVec::from_elem(ReqMeta::default(), batch.len(), GFP_KERNEL)?;
     let filled = Fifo::new(batch.len())?;
+    let batch_len = batch.len();
     let max_run = match crate::glue::param_wb_bio_pages() {
         0 => batch.max_run(),
         n => n.min(batch.max_run()),
@@ -412,6 +440,11 @@ pub(super) fn writeback(
         chunk,
         bio_err: None,
         compressed: dev.wb.compressed.load(Relaxed),
+        packer: wb
+            .packs
+            .as_ref()
+            .map(|p| Packer::new(p, batch_len))
+            .transpose()?,
         written: 0,
     };
     let (use_plug, contig) = (crate::glue::param_wb_plug(), crate::glue::param_wb_contig());

@@ -4,7 +4,7 @@
 //! over the selected slots.
 
 use crate::parse;
-use crate::slots::{HUGE, IDLE, INCOMPRESSIBLE};
+use crate::slots::{HUGE, IDLE, INCOMPRESSIBLE, RECLAIMED};
 use kernel::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub(super) enum Mode {
     Huge,
     HugeIdle,
     Incompressible,
+    /// Read back by `writeback_compact` (not a `writeback` mode).
+    Reclaimed,
 }
 
 impl Mode {
@@ -34,6 +36,7 @@ impl Mode {
             Mode::Huge => flags & HUGE != 0,
             Mode::HugeIdle => flags & (HUGE | IDLE) == HUGE | IDLE,
             Mode::Incompressible => flags & INCOMPRESSIBLE != 0,
+            Mode::Reclaimed => flags & RECLAIMED != 0,
         }
     }
 
@@ -121,6 +124,13 @@ pub(super) struct Cursor<'a> {
     pub(super) scans: &'a [Scan],
     pub(super) scan: usize,
     pub(super) next: usize,
+}
+
+impl Cursor<'_> {
+    /// Gives back slot `index`, the last one returned, for the next call.
+    pub(super) fn unget(&mut self, index: usize) {
+        self.next = index;
+    }
 }
 
 impl Iterator for Cursor<'_> {

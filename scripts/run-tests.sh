@@ -91,11 +91,13 @@ testdir=$RZRAM_TOP/tests
 if [ ${#tests[@]} -eq 0 ]; then
 	read -ra tests <<<"$(make -s --no-print-directory -C "$testdir" list)"
 fi
+# NAME+packed: program NAME run with packed writeback (see run_guest.sh)
 for i in "${!tests[@]}"; do
-	t=${tests[i]##*/}
+	t=${tests[i]##*/} v=
+	[ "${t%+packed}" = "$t" ] || { t=${t%+packed} v=+packed; }
 	[ -f "$testdir/$t" ] || t=$t.sh
 	[ -f "$testdir/$t" ] || { echo "run-tests: no test program tests/${tests[i]}" >&2; exit 2; }
-	tests[i]=$t
+	tests[i]=$t$v
 done
 per_test=$(sed -n 's/^timeout=//p' "$testdir/settings")
 per_test=${per_test:-300}

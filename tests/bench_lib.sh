@@ -131,7 +131,7 @@ load_modules() {
 	modprobe zsmalloc 2>/dev/null
 	[ -e /sys/module/zram ] || modprobe zram num_devices=1 || ktap_abort "no zram"
 	at_exit "[ ! -e /sys/module/zram ] || rmmod zram"
-	[ -e /sys/module/rzram ] || insmod /lib/rzram/rzram.ko || ktap_abort "no rzram"
+	[ -e /sys/module/rzram ] || insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no rzram"
 	at_exit "[ ! -e /sys/module/rzram ] || rmmod rzram"
 	[ -b /dev/zram0 ] && [ -b /dev/rzram0 ] || ktap_abort "no /dev/zram0 or /dev/rzram0"
 	# The design knobs (module parameters writable at run time) and their

@@ -28,7 +28,7 @@ P=/sys/module/rzram/parameters
 modprobe zsmalloc 2>/dev/null
 check "modprobe zram" modprobe zram num_devices=1 || ktap_abort "no zram"
 at_exit "rmmod zram"
-check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no rzram"
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no rzram"
 at_exit "rmmod rzram"
 
 # run VARIANT REP

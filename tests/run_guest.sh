@@ -77,7 +77,7 @@ kmemleak_scan() {
 
 # ---- the tests ---------------------------------------------------------
 run_tests() {
-	local n=0 total prog rc start secs line
+	local n=0 total name prog modargs rc start secs line
 	total=$(echo $progs | wc -w)
 	echo "RZRAM-RUN-BEGIN kernel=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)"
 	echo "TAP version 13"
@@ -89,31 +89,35 @@ run_tests() {
 			echo "# $dev: missing"
 		fi
 	done
-	for prog in $progs; do
+	for name in $progs; do
 		n=$((n + 1))
-		echo "# selftests: rzram: $prog"
+		# NAME+packed: program NAME with rzram loaded wb_packed=1 (its
+		# devices start with compressed and packed writeback)
+		prog=${name%+packed} modargs=
+		[ "$prog" = "$name" ] || modargs=wb_packed=1
+		echo "# selftests: rzram: $name"
 		if [ ! -f "$prog" ]; then
-			echo "not ok $n selftests: rzram: $prog # no such test program"
+			echo "not ok $n selftests: rzram: $name # no such test program"
 			continue
 		fi
 		if grep -q '^# rzram-kmemleak: scan-before' "$prog"; then
 			kmemleak_scan "before $prog"
 		fi
-		kmsg "begin $prog"
+		kmsg "begin $name"
 		start=$(date +%s)
 		# GNU timeout signals the whole process group: TERM first, so the
 		# program's cleanups run, then KILL 10 s later.  Read line by line
 		# so output reaches the host even if the guest hangs mid-program.
-		timeout --kill-after=10 "$timeout" bash "./$prog" </dev/null 2>&1 |
+		RZRAM_MODARGS=$modargs timeout --kill-after=10 "$timeout" bash "./$prog" </dev/null 2>&1 |
 			while IFS= read -r line; do printf '# %s\n' "$line"; done
 		rc=${PIPESTATUS[0]}
 		secs=$(($(date +%s) - start))
-		kmsg "end $prog rc=$rc"
+		kmsg "end $name rc=$rc"
 		case $rc in
-		0)       echo "ok $n selftests: rzram: $prog # ${secs}s" ;;
-		4)       echo "ok $n selftests: rzram: $prog # SKIP" ;;
-		124|137) echo "not ok $n selftests: rzram: $prog # TIMEOUT $timeout seconds" ;;
-		*)       echo "not ok $n selftests: rzram: $prog # exit=$rc" ;;
+		0)       echo "ok $n selftests: rzram: $name # ${secs}s" ;;
+		4)       echo "ok $n selftests: rzram: $name # SKIP" ;;
+		124|137) echo "not ok $n selftests: rzram: $name # TIMEOUT $timeout seconds" ;;
+		*)       echo "not ok $n selftests: rzram: $name # exit=$rc" ;;
 		esac
 	done
 	echo "RZRAM-TESTS-END"

@@ -27,7 +27,7 @@ DR=/sys/kernel/debug/rzram/rzram0/block_state
 DZ=/sys/kernel/debug/zram/zram0/block_state
 
 modprobe zsmalloc 2>/dev/null
-check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no module"
 at_exit "rmmod rzram"
 check "modprobe zram" modprobe zram num_devices=1 || ktap_abort "no zram"
 at_exit "rmmod zram"

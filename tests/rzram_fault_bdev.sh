@@ -103,7 +103,7 @@ huge() { field 8 $S/mm_stat; }
 
 modprobe zsmalloc 2>/dev/null
 [ -e /sys/module/zram ] && rmmod zram
-check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no module"
 check "modprobe zram num_devices=1" modprobe zram num_devices=1 || ktap_abort "no zram"
 check_blockdev "/dev/rzram0 is a block device" /dev/rzram0 || ktap_abort "no /dev/rzram0"
 check_blockdev "/dev/zram0 is a block device" /dev/zram0 || ktap_abort "no /dev/zram0"

@@ -49,7 +49,7 @@ setup() {
 	if [ $DRV = zram ]; then
 		check "zram: modprobe zram" modprobe zram num_devices=1 || return 1
 	else
-		check "rzram: insmod rzram.ko" insmod /lib/rzram/rzram.ko || return 1
+		check "rzram: insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || return 1
 	fi
 	check_blockdev "$DRV: $DEV is a block device" $DEV || return 1
 	check "$DRV: backing_dev $2, disksize 4M" eval "attr_write $2 $S/backing_dev &&

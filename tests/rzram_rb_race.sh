@@ -43,7 +43,7 @@ SZ=$((NP * P))
 ktap_plan 39
 
 modprobe zsmalloc 2>/dev/null
-check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no module"
 at_exit "rmmod rzram"
 at_exit "dmsetup remove $DM"
 at_exit "[ -e $S/reset ] && echo 1 > $S/reset"

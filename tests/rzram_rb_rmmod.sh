@@ -22,7 +22,7 @@ at_exit '[ ! -e /sys/module/rzram ] || { echo 1 >'$S'/reset; rmmod rzram; }'
 modprobe zsmalloc 2>/dev/null
 head -c $((256 * P)) /dev/urandom >"$TMP/img"
 # first round in detail, so a broken setup is told apart from the unload
-check "insmod, write 256 pages, write them back" eval "insmod /lib/rzram/rzram.ko &&
+check "insmod, write 256 pages, write them back" eval "insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} &&
 	[ -b $DEV ] && attr_write $RZRAM_BACKING_DEV $S/backing_dev && attr_write 1M $S/disksize &&
 	dd if=$TMP/img of=$DEV bs=1M oflag=direct status=none && attr_write huge $S/writeback" ||
 	ktap_abort "setup failed"
@@ -33,7 +33,7 @@ rmmod rzram
 
 # round I: everything in one check, the output shown on failure
 round() {
-	insmod /lib/rzram/rzram.ko || return 1
+	insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || return 1
 	[ -b $DEV ] || { echo "no $DEV"; return 1; }
 	attr_write $RZRAM_BACKING_DEV $S/backing_dev && attr_write 1M $S/disksize &&
 		dd if="$TMP/img" of=$DEV bs=1M oflag=direct status=none &&

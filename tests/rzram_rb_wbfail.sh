@@ -62,7 +62,7 @@ sweep() {
 	if [ $drv = zram ]; then
 		check "$drv: modprobe zram" modprobe zram num_devices=1 || return 1
 	else
-		check "$drv: insmod rzram.ko" insmod /lib/rzram/rzram.ko || return 1
+		check "$drv: insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || return 1
 	fi
 	check_blockdev "$drv: $dev is a block device" $dev || return 1
 	check "$drv: backing_dev $2, disksize 1M, limit enabled" eval "attr_write $2 $S/backing_dev &&

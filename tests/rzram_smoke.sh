@@ -7,7 +7,7 @@ ktap_plan 14
 S=/sys/block/rzram0
 
 modprobe zsmalloc 2>/dev/null
-check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no module"
 at_exit "rmmod rzram"
 check_blockdev "/dev/rzram0 is a block device" /dev/rzram0 || ktap_abort "no disk"
 check "backing_dev set to $RZRAM_BACKING_DEV" attr_write "$RZRAM_BACKING_DEV" $S/backing_dev

@@ -29,7 +29,7 @@ check_attr() {
 }
 
 modprobe zsmalloc 2>/dev/null
-check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no module"
 at_exit "rmmod rzram"
 at_exit "[ -e $S/reset ] && echo 1 > $S/reset"
 check_blockdev "/dev/rzram0 is a block device" /dev/rzram0 || ktap_abort "no disk"

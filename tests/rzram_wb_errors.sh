@@ -58,7 +58,7 @@ new_img() { head -c $(($1 << 20)) /dev/zero >"$TMP/img"; }
 same() { check_eq "$1" "$(sha256 "$TMP/img" "$2")" "$(sha256 $DEV "$2")"; }
 
 modprobe zsmalloc 2>/dev/null
-check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no module"
 at_exit "rmmod rzram"
 at_exit "dmsetup remove $DM 2>/dev/null"
 at_exit "[ -e $S/reset ] && echo 1 > $S/reset"

@@ -83,7 +83,7 @@ set_var() {
 set_var rzram
 
 modprobe zsmalloc 2>/dev/null
-check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no module"
 at_exit "rmmod rzram"
 check "modprobe zram" modprobe zram || ktap_abort "no zram"
 at_exit "rmmod zram"

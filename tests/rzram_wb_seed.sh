@@ -58,7 +58,7 @@ sums() {
 }
 
 modprobe zsmalloc 2>/dev/null
-check "insmod rzram.ko" insmod /lib/rzram/rzram.ko || ktap_abort "no module"
+check "insmod rzram.ko" insmod /lib/rzram/rzram.ko ${RZRAM_MODARGS:-} || ktap_abort "no module"
 at_exit "rmmod rzram"
 at_exit "[ -e $S/reset ] && echo 1 > $S/reset"
 check_blockdev "$DEV is a block device" $DEV || ktap_abort "no disk"

@@ -66,6 +66,11 @@
  *	to stdout: 4 bits of entropy a byte, with no repeats for an LZ
  *	compressor without entropy coding to find.
  *
+ *   rbhelper part PAGES RAND SEED
+ *	Writes PAGES pages to stdout, each RAND pseudo-random bytes
+ *	(splitmix64 from SEED) then zeros: a page that compresses to a
+ *	little over RAND bytes, so a test knows how many share a block.
+ *
  *   rbhelper rwrite DEV FILE FIRST END CHUNK
  *	Writes pages FIRST to END-1 of FILE over the same pages of DEV, with
  *	O_DIRECT, CHUNK pages per pwrite(), from the last chunk to the first
@@ -598,6 +603,32 @@ static int cmd_hex(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_part(int argc, char **argv)
+{
+	if (argc < 5)
+		return 2;
+	long pages = strtol(argv[2], NULL, 0), rand = strtol(argv[3], NULL, 0);
+	uint64_t x = strtoull(argv[4], NULL, 0);
+	unsigned char buf[PAGE];
+
+	if (pages < 0 || rand < 0 || rand > (long)PAGE)
+		die("part: arguments");
+	for (long p = 0; p < pages; p++) {
+		memset(buf, 0, sizeof(buf));
+		for (long i = 0; i < rand; i += 8) {
+			uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+			z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+			z ^= z >> 31;
+			memcpy(buf + i, &z, rand - i < 8 ? rand - i : 8);
+		}
+		if (write_all(1, buf, PAGE))
+			die("write");
+	}
+	return 0;
+}
+
 static int cmd_rwrite(int argc, char **argv)
 {
 	if (argc < 7)
@@ -671,6 +702,8 @@ int main(int argc, char **argv)
 			rc = cmd_readrm(argc, argv);
 		else if (!strcmp(argv[1], "hex"))
 			rc = cmd_hex(argc, argv);
+		else if (!strcmp(argv[1], "part"))
+			rc = cmd_part(argc, argv);
 		else if (!strcmp(argv[1], "rwrite"))
 			rc = cmd_rwrite(argc, argv);
 		else if (!strcmp(argv[1], "zerotails"))
