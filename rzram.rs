@@ -599,7 +599,7 @@ impl Device {
     fn read_bio(&self, store: &Store, bio: &mut Bio) -> Result {
         let mut sector = bio.sector();
         let mut chain = rzram_wb::chain(store, bio.size() as usize >> PAGE_SHIFT);
-        let mut cache = rzram_wb::PackCache::new(store);
+        let mut cache = rzram_wb::PackCache::new(store, bio.size() as usize >> PAGE_SHIFT);
         bio.for_each_segment(|seg| {
             let len = seg.len();
             let mut done = 0;

@@ -62,7 +62,7 @@ mod select;
 pub(crate) use attrs::*;
 use blockmap::BlockMap;
 pub(crate) use compact::writeback_compact_store;
-use packs::Packs;
+pub(crate) use packs::Packs;
 pub(crate) use read::{chain, chain_read, chain_read_part, read_block, Chain, PackCache};
 
 /// Default `writeback_batch_size`.  Upstream's is 32; `make bench`

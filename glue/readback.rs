@@ -429,13 +429,37 @@ impl ReclaimWq {
     /// Reads block `block` of `bdev` into `dst`, and waits.  Callable from
     /// a `submit_bio` handler.  Allocates nothing.
     pub(crate) fn read_sync(&self, bdev: &BackingDev, block: u64, dst: &mut PageMut<'_>) -> Result {
-        if block >= bdev.nr_pages() {
+        self.read_sync_run(bdev, block, core::iter::once(dst.reborrow()))
+    }
+
+    /// Reads the blocks from `block` on into the pages of `dst` (one block
+    /// each, at most [`SYNC_MAX`]) with one bio, and waits.  Callable from a
+    /// `submit_bio` handler.  Allocates nothing.
+    pub(crate) fn read_sync_run<'p>(
+        &self,
+        bdev: &BackingDev,
+        block: u64,
+        dst: impl IntoIterator<Item = PageMut<'p>>,
+    ) -> Result {
+        // The pages stay borrowed, so unused by anyone else, until the
+        // read is over.
+        let mut held: [Option<PageMut<'p>>; SYNC_MAX] = Default::default();
+        let mut pages = [core::ptr::null_mut(); SYNC_MAX];
+        let mut n = 0usize;
+        for (mut p, (h, raw)) in dst.into_iter().zip(held.iter_mut().zip(pages.iter_mut())) {
+            *raw = p.as_raw();
+            *h = Some(p);
+            n += 1;
+        }
+        let end = block.checked_add(n as u64).ok_or(EIO)?;
+        if n == 0 || end > bdev.nr_pages() {
             return Err(EIO);
         }
         let mut job = SyncRead {
             work: Opaque::uninit(),
             bdev: bdev.raw(),
-            page: dst.as_raw(),
+            pages,
+            n: n as u32,
             sector: block << SECTORS_PER_PAGE_SHIFT,
             result: 0,
         };
@@ -456,9 +480,13 @@ impl ReclaimWq {
             bindings::flush_work(work);
             ffi::rzram_destroy_work_on_stack(work);
         }
+        drop(held);
         to_result(job.result)
     }
 }
+
+/// Most pages of one [`ReclaimWq::read_sync_run`].
+pub(crate) const SYNC_MAX: usize = 16;
 
 impl Drop for ReclaimWq {
     fn drop(&mut self) {
@@ -473,7 +501,9 @@ struct SyncRead {
     /// First, so the work pointer is the job pointer.
     work: Opaque<bindings::work_struct>,
     bdev: *mut bindings::block_device,
-    page: *mut bindings::page,
+    /// `n` pages (1 to [`SYNC_MAX`]), one block each.
+    pages: [*mut bindings::page; SYNC_MAX],
+    n: u32,
     sector: u64,
     result: i32,
 }
@@ -488,15 +518,26 @@ unsafe extern "C" fn sync_read_work(work: *mut bindings::work_struct) {
     // owner waits in `flush_work` until we return.
     let job = unsafe { &mut *work.cast::<SyncRead>() };
     let mut bio = core::mem::MaybeUninit::<bindings::bio>::uninit();
-    let mut bvec = core::mem::MaybeUninit::<bindings::bio_vec>::uninit();
+    let mut bvec = core::mem::MaybeUninit::<[bindings::bio_vec; SYNC_MAX]>::uninit();
     let bio = bio.as_mut_ptr();
+    let n = (job.n as usize).min(SYNC_MAX);
     // This is a worker, not a `submit_bio` handler: the wait completes.
-    // SAFETY: `bio` and `bvec` live on this stack until `bio_uninit`, which
-    // `bio_init` sets up for one vec; the page is the waiter's until woken.
+    // SAFETY: `bio` and the `SYNC_MAX` vecs live on this stack until
+    // `bio_uninit`, and `bio_init` sets the bio up for that many; the
+    // first `n` pages are valid and the waiter's until woken, and `n`
+    // vecs fit.
     job.result = unsafe {
-        bindings::bio_init(bio, job.bdev, bvec.as_mut_ptr(), 1, ffi::rzram_opf_read());
+        bindings::bio_init(
+            bio,
+            job.bdev,
+            bvec.as_mut_ptr().cast(),
+            SYNC_MAX as u16,
+            ffi::rzram_opf_read(),
+        );
         (*bio).bi_iter.bi_sector = job.sector;
-        bindings::__bio_add_page(bio, job.page, PAGE_SIZE as u32, 0);
+        for &page in job.pages.iter().take(n) {
+            bindings::__bio_add_page(bio, page, PAGE_SIZE as u32, 0);
+        }
         let r = bindings::submit_bio_wait(bio);
         bindings::bio_uninit(bio);
         r

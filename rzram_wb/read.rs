@@ -16,6 +16,7 @@ use crate::glue::page::{PageMut, PoolPage};
 use crate::glue::readback::ReadChain;
 use crate::slots::Slot;
 use crate::{inc, Device, Store};
+use core::sync::atomic::Ordering::Relaxed;
 
 /// Child bios for the written-back pages of one bio.
 pub(crate) type Chain<'a> = ReadChain<'a, BlockMap>;
@@ -96,39 +97,52 @@ pub(crate) fn read_block(
     r
 }
 
-/// Packed blocks a [`PackCache`] keeps: as many as a writeback fills at
-/// once, so that the objects of neighbouring slots, spread over those
-/// blocks, are found.
-const CACHED: usize = 4;
+/// Blocks a [`PackCache`] reads at once, and keeps.
+const CACHED: usize = crate::glue::readback::SYNC_MAX;
 
-/// One kept block: its page, and the block in it (pinned).
-#[derive(Default)]
-struct Kept<'a> {
-    page: Option<PoolPage<'a>>,
-    block: Option<u64>,
-}
-
-/// The packed blocks last read for a bio: the bio's next slots with
-/// objects in the same blocks are decompressed from them, without reading
-/// a block again.  A kept block stays pinned, so it is not released,
-/// reallocated and rewritten meanwhile: a slot that, locked, names the
-/// block names the content that was read.  Pages are taken without
-/// waiting; without one, the object is read into the caller's page.
+/// The packed blocks last read for a bio: a window of consecutive blocks
+/// read with one request, from the block a slot needed on, so that the
+/// objects of the bio's next pages are decompressed from memory.
+///
+/// The first block of the window is pinned, so it is not released,
+/// reallocated and rewritten meanwhile: a slot that, locked, names it
+/// names the content that was read.  The others were read ahead without
+/// a pin, only if they held committed objects, and each is used only
+/// while its generation is the one read before the read (see
+/// `Packs::readable`).  Pages are taken without waiting; without any, the
+/// object is read into the caller's page.
 pub(crate) struct PackCache<'a> {
     wb: Option<&'a super::WbStore>,
-    kept: [Kept<'a>; CACHED],
-    /// The entry to replace next, when all hold a block.
-    next: usize,
+    pages: [Option<PoolPage<'a>>; CACHED],
+    /// The window: blocks `first..first + n`, `first` pinned if `n > 0`.
+    first: u64,
+    n: usize,
+    /// The generation of each read-ahead block of the window.
+    gens: [u32; CACHED],
+    /// Whole pages of the bio not read yet: no read ahead past them.
+    left: usize,
 }
 
 impl<'a> PackCache<'a> {
-    /// An empty cache for the reads of one bio.
-    pub(crate) fn new(store: &'a Store) -> Self {
+    /// An empty cache for the reads of a bio of `pages` pages.
+    pub(crate) fn new(store: &'a Store, pages: usize) -> Self {
         Self {
             wb: store.wb.as_ref(),
-            kept: Default::default(),
-            next: 0,
+            pages: Default::default(),
+            first: 0,
+            n: 0,
+            gens: [0; CACHED],
+            left: pages,
         }
+    }
+
+    /// The window entry of `block`, if it is in the window and valid.
+    fn find(&self, packs: &super::Packs, block: u64) -> Option<usize> {
+        let i = usize::try_from(block.checked_sub(self.first)?).ok()?;
+        if i >= self.n {
+            return None;
+        }
+        (i == 0 || packs.gen(block) == self.gens.get(i).copied()).then_some(i)
     }
 
     /// Reads the object of `size` bytes at byte `off` of packed block
@@ -143,73 +157,98 @@ impl<'a> PackCache<'a> {
         dst: &mut PageMut<'_>,
     ) -> kernel::error::Result {
         let flags = slot.flags();
-        let Some(wb) = self.wb else {
+        self.left = self.left.saturating_sub(1);
+        let Some((wb, packs)) = self.wb.and_then(|wb| Some((wb, wb.packs.as_ref()?))) else {
             drop(slot);
             return Err(kernel::error::code::EIO);
         };
-        if let Some(k) = self.kept.iter_mut().find(|k| k.block == Some(block)) {
+        if let Some(i) = self.find(packs, block) {
             drop(slot);
-            return decompress(k, store, flags, (off, size), dst);
+            return self.decompress(i, store, flags, (off, size), dst);
         }
         let pinned = wb.blocks().pin(block);
         drop(slot);
         pinned?;
-        let at = match self.kept.iter().position(|k| k.block.is_none()) {
-            Some(at) => at,
-            None => {
-                let at = self.next % CACHED;
-                self.next = at + 1;
-                at
-            }
-        };
-        let k = self.kept.get_mut(at).ok_or(kernel::error::code::EIO)?;
-        if let Some(old) = k.block.take() {
-            wb.blocks().unpin(old);
-        }
-        if k.page.is_none() {
-            k.page = wb.cache_pages.try_get();
-        }
-        inc(&dev.stats.bd_reads);
-        let Some(page) = k.page.as_mut() else {
+        self.forget();
+        let n = self.fill_window(packs, block);
+        if n == 0 {
+            inc(&dev.stats.bd_reads);
             let r = wb.wq.read_sync(wb.reads.bdev(), block, dst);
             wb.blocks().unpin(block);
             r?;
             return dst.with_mut(|d| store.decompress_in_place(flags, d, (off, size)));
-        };
-        if let Err(e) = wb
+        }
+        dev.stats.bd_reads.fetch_add(n as u64, Relaxed);
+        let pages = self.pages.iter_mut().take(n).flatten();
+        let r = wb
             .wq
-            .read_sync(wb.reads.bdev(), block, &mut page.page_mut())
-        {
+            .read_sync_run(wb.reads.bdev(), block, pages.map(|p| p.page_mut()));
+        if let Err(e) = r {
             wb.blocks().unpin(block);
             return Err(e);
         }
-        k.block = Some(block);
-        decompress(k, store, flags, (off, size), dst)
+        (self.first, self.n) = (block, n);
+        self.decompress(0, store, flags, (off, size), dst)
     }
-}
 
-/// Decompresses bytes `off..off + size` of the kept block `k` into `dst`.
-fn decompress(
-    k: &mut Kept<'_>,
-    store: &Store,
-    flags: u32,
-    (off, size): (usize, usize),
-    dst: &mut PageMut<'_>,
-) -> kernel::error::Result {
-    let page = k.page.as_mut().ok_or(kernel::error::code::EIO)?;
-    page.page_mut().with_mut(|src| {
-        let src = src.get(off..).and_then(|s| s.get(..size));
-        let src = src.ok_or(kernel::error::code::EIO)?;
-        dst.with_mut(|d| store.decompress_from(flags, src, d))
-    })
+    /// Chooses the window from `block` (pinned) on: the following blocks
+    /// that hold committed objects, up to the pages left in the bio and a
+    /// page at hand for each.  Returns its length.
+    fn fill_window(&mut self, packs: &super::Packs, block: u64) -> usize {
+        let want = self.left.saturating_add(1).min(CACHED);
+        let Some(wb) = self.wb else { return 0 };
+        let mut n = 0;
+        while n < want {
+            if n > 0 {
+                let g = block.checked_add(n as u64).and_then(|b| packs.readable(b));
+                match (g, self.gens.get_mut(n)) {
+                    (Some(g), Some(e)) => *e = g,
+                    _ => break,
+                }
+            }
+            let Some(p) = self.pages.get_mut(n) else {
+                break;
+            };
+            if p.is_none() {
+                *p = wb.cache_pages.try_get();
+            }
+            if p.is_none() {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Decompresses bytes `off..off + size` of window entry `i` into `dst`.
+    fn decompress(
+        &mut self,
+        i: usize,
+        store: &Store,
+        flags: u32,
+        (off, size): (usize, usize),
+        dst: &mut PageMut<'_>,
+    ) -> kernel::error::Result {
+        let page = self.pages.get_mut(i).and_then(Option::as_mut);
+        let page = page.ok_or(kernel::error::code::EIO)?;
+        page.page_mut().with_mut(|src| {
+            let src = src.get(off..).and_then(|s| s.get(..size));
+            let src = src.ok_or(kernel::error::code::EIO)?;
+            dst.with_mut(|d| store.decompress_from(flags, src, d))
+        })
+    }
+
+    /// Empties the window, unpinning its first block.
+    fn forget(&mut self) {
+        if let (true, Some(wb)) = (self.n > 0, self.wb) {
+            wb.blocks().unpin(self.first);
+        }
+        self.n = 0;
+    }
 }
 
 impl Drop for PackCache<'_> {
     fn drop(&mut self) {
-        for k in self.kept.iter_mut() {
-            if let (Some(b), Some(wb)) = (k.block.take(), self.wb) {
-                wb.blocks().unpin(b);
-            }
-        }
+        self.forget();
     }
 }

@@ -89,10 +89,12 @@ enum Placed {
 impl Run<'_> {
     /// Fills requests with packed objects, as [`Run::fill_chunk`]: until
     /// `chunk` are filled, none is idle, the selection is exhausted or the
-    /// run must stop.  Open requests are then closed, unless more filling
-    /// follows at once.
+    /// run must stop.  Open requests stay open for the next call while
+    /// the run goes on, so a completion frees a request to fill; when
+    /// nothing would complete (no request submitted or filled), the
+    /// fullest is closed, so the run always moves.  At the end, all are
+    /// closed.
     pub(super) fn fill_chunk_packed(&mut self, cursor: &mut Cursor<'_>) {
-        let mut blocked = false;
         while self.stop.is_none() && !self.exhausted && self.filled.len() < self.chunk {
             let Some((index, mode)) = cursor.next() else {
                 self.exhausted = true;
@@ -102,13 +104,15 @@ impl Run<'_> {
                 Ok(Placed::Yes | Placed::Skipped) => {}
                 Ok(Placed::NoRequest) => {
                     cursor.unget(index);
-                    blocked = true;
-                    break;
+                    if self.filled.is_empty() && self.batch.outstanding() == 0 {
+                        self.close_fullest();
+                    }
+                    return;
                 }
                 Err(e) => self.stop = Some(e),
             }
         }
-        if blocked || self.stop.is_some() || self.exhausted {
+        if self.stop.is_some() || self.exhausted {
             self.close_open();
         }
     }
@@ -203,9 +207,7 @@ impl Run<'_> {
             return Ok(Some(at));
         }
         if packer.open.iter().all(Option::is_some) {
-            if let Some(id) = packer.take_open(meta, true) {
-                self.close(id);
-            }
+            self.close_fullest();
         }
         let Some(id) = self.batch.take_idle() else {
             return Ok(None);
@@ -249,6 +251,14 @@ impl Run<'_> {
         if let Err(id) = self.filled.push(id) {
             self.unfill(id);
             self.stop = Some(EIO);
+        }
+    }
+
+    /// Closes the fullest open request.
+    fn close_fullest(&mut self) {
+        let meta = &self.meta;
+        if let Some(id) = self.packer.as_mut().and_then(|p| p.take_open(meta, true)) {
+            self.close(id);
         }
     }
 

@@ -10,6 +10,8 @@
 #   fe    front-end fio, no backing device
 #   mem   mm_stat per dataset, slot table bytes per slot
 #   swap  swap-in and swapoff of written-back pages
+#   pack  packed writeback: uncompressed, one object a block, packed;
+#         fragmentation before and after writeback_compact
 # Prints a Markdown table per case, writes every raw sample to
 # docs/bench-results.json, the report to docs/benchmarks.md and plots to
 # docs/*.png (python3-matplotlib, installed with apt-get when missing).
@@ -26,7 +28,7 @@ top=$PWD
 quick=${QUICK:-0}
 [ "$quick" = 0 ] || quick=1
 reps=${BENCH_REPS:-$([ $quick = 1 ] && echo 1 || echo 5)}
-cases=${BENCH_CASES:-raw,wb,rb,fe,mem,swap}
+cases=${BENCH_CASES:-raw,wb,rb,fe,mem,swap,pack}
 cache=${RZRAM_DISK_CACHE:-none}
 outdir=${BENCH_OUT:-docs}
 start=$(date +%s)

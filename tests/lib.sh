@@ -186,6 +186,20 @@ check_bd() {
 	check_eq "$1" "$2" "$c $r $w"
 }
 
+# bool_vals FILE WANT VAL...: writes each VAL to the boolean attribute
+# FILE; succeeds if every write is accepted and FILE then reads WANT
+# (prints what it saw)
+bool_vals() {
+	local file=$1 want=$2 v out=
+	shift 2
+	for v in "$@"; do
+		wr "$v" "$file"
+		out+="$v:$WR:$(cat "$file") "
+	done
+	echo "$out"
+	[ "$out" = "$(for v in "$@"; do printf '%s ' "$v:ok:$want"; done)" ]
+}
+
 # attr FILE: a sysfs attribute's value (empty and status 1 if unreadable)
 attr() { cat "$1" 2>/dev/null; }
 

@@ -42,18 +42,8 @@ grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/
 # ---- the attribute ---------------------------------------------------------
 check_eq "compressed_writeback: mode 644, default 0" "644 0" \
 	"$(stat -c %a $S/compressed_writeback) $(cat $S/compressed_writeback)"
-vals() {
-	local want=$1 v out=
-	shift
-	for v in "$@"; do
-		wr "$v" $S/compressed_writeback
-		out+="$v:$WR:$(cat $S/compressed_writeback) "
-	done
-	echo "$out"
-	[ "$out" = "$(for v in "$@"; do printf '%s ' "$v:ok:$want"; done)" ]
-}
-check "true values: 1 y Y t T yes on ON oN" vals 1 1 y Y t T yes on ON oN
-check "false values: 0 n N f F no off OFF" vals 0 0 n N f F no off OFF
+check "true values: 1 y Y t T yes on ON oN" bool_vals $S/compressed_writeback 1 1 y Y t T yes on ON oN
+check "false values: 0 n N f F no off OFF" bool_vals $S/compressed_writeback 0 0 n N f F no off OFF
 bad=
 for v in x 2 o oo -1 '' ' 1' yy1; do
 	echo 1 >$S/compressed_writeback

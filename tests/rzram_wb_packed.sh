@@ -21,18 +21,21 @@
 # - writeback_compact packs the live objects of sparse blocks again: the
 #   sparse blocks go, the data stays; its errnos.
 # - writeback_compact racing reads and overwrites: the backing device is
-#   a null_blk whose requests take 20 ms each, so the compaction of 256
-#   sparse blocks takes 5 s or more; while it runs (its writer is seen
-#   sleeping), writeback gets EAGAIN, 16 of its pages are overwritten and
-#   pages 384-511 are read and checksummed; afterwards every figure is
-#   exact and the content is the image's.
+#   a null_blk whose requests take 50 ms each, so the compaction of 256
+#   sparse blocks takes 12 s or more; while it runs (its writer is seen
+#   sleeping, and still there after each step), writeback gets EAGAIN, 16
+#   of its pages are overwritten and pages 496-511 are read and
+#   checksummed.  Afterwards the figures agree with each other (an object
+#   overwritten while in flight leaves its new block sparse, so how many
+#   blocks depends on the timing), a second compaction leaves exactly two
+#   objects a block, and the content is the image's.
 # - Write and read errors through dm-flakey: a block whose write fails
 #   keeps every object in memory and correct, and the figures exact.
 # - The limit is charged per block written; idle writeback, a
 #   recompressed (zstd) slot and reset work packed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/helpers/rb.sh"
-ktap_plan 89
+ktap_plan 92
 S=/sys/block/rzram0
 DEV=/dev/rzram0
 BD=${RZRAM_BACKING_DEV:-/dev/vda}
@@ -73,20 +76,11 @@ same() {
 }
 
 # ---- the attribute ---------------------------------------------------------
-check_eq "packed_writeback: mode 644, default 0; packed_stat 444, zeros" "644 0 444 0 0 0 0 0" \
-	"$(stat -c %a $S/packed_writeback) $(cat $S/packed_writeback) $(stat -c %a $S/packed_stat) $(pk)"
-vals() {
-	local want=$1 v out=
-	shift
-	for v in "$@"; do
-		wr "$v" $S/packed_writeback
-		out+="$v:$WR:$(cat $S/packed_writeback) "
-	done
-	echo "$out"
-	[ "$out" = "$(for v in "$@"; do printf '%s ' "$v:ok:$want"; done)" ]
-}
-check "true values: 1 y Y t T yes on ON" vals 1 1 y Y t T yes on ON
-check "false values: 0 n N f F no off OFF" vals 0 0 n N f F no off OFF
+check_eq "packed_writeback: mode 644, default 0; packed_stat 444, zeros; writeback_compact 200" \
+	"644 0 444 0 0 0 0 0 200" "$(stat -c %a $S/packed_writeback) $(cat $S/packed_writeback) \
+	$(stat -c %a $S/packed_stat) $(pk) $(stat -c %a $S/writeback_compact)"
+check "true values: 1 y Y t T yes on ON" bool_vals $S/packed_writeback 1 1 y Y t T yes on ON
+check "false values: 0 n N f F no off OFF" bool_vals $S/packed_writeback 0 0 n N f F no off OFF
 bad=
 for v in x 2 -1 '' ' 1'; do
 	wr "$v" $S/packed_writeback
@@ -124,19 +118,25 @@ done >"$TMP/img"
 check "compressed + packed, batch 16, disksize 8M, the 4 MiB written" eval \
 	"init 8M && dd if=$TMP/img of=$DEV bs=1M oflag=direct status=none"
 read -ra M0 <$S/mm_stat
+# huge: the 96 random pages, and any numbers page lzo-rle cannot shrink
+H=$(awk '$1 < 768 && $3 ~ /h/ { n++ } END { print n + 0 }' $DS)
+C=$((768 - 96 - H))
 check_wr "writeback page_indexes=0-767" ok "page_indexes=0-767" $S/writeback
 read -ra M1 <$S/mm_stat
 read -r o b n sp d <<<"$(pk)"
 read -r cnt rd wrt <<<"$(bd)"
 diag "packed_stat: $o objects, $b bytes, $n blocks; bd_stat: $cnt $rd $wrt; mm_stat ${M0[*]} -> ${M1[*]}"
-check_eq "576 objects packed; 96 huge pages written raw; nothing sparse" "576 96 0 0" \
+check_eq "$C objects packed; $H huge pages written raw; nothing sparse" "$C $H 0 0" \
 	"$o $((cnt - n)) $sp $d"
-check_eq "bd_count == bd_writes == packed blocks + huge pages" "$cnt $cnt" "$wrt $((n + 96))"
+check_eq "bd_count == bd_writes == packed blocks + huge pages" "$cnt $cnt" "$wrt $((n + H))"
 check_eq "packed bytes: what compr_data_size lost, less the huge pages" \
-	"$((M0[1] - M1[1] - 96 * 4096))" "$b"
-check "packed: at least 2 objects a block ($o in $n), and the bytes fit ($b)" \
-	eval "[ $((2 * n)) -le $o ] && [ $((n * 4096)) -ge $b ]"
-check_eq "block_state: 672 slots written back" 672 "$(wcount)"
+	"$((M0[1] - M1[1] - H * 4096))" "$b"
+# these objects are 1784 to 2100 bytes: two share a block only where
+# their sum fits, so first fit over 4 open requests fills about 78%
+diag "objects fill $((b * 100 / (n * 4096)))% of their blocks"
+check "packed: fewer blocks than objects ($n < $o), and the bytes fit ($b)" \
+	[ $n -lt $o -a $((n * 4096)) -ge $b ]
+check_eq "block_state: $((C + H)) slots written back" $((C + H)) "$(wcount)"
 check_eq "read back, 512-byte pieces (256 KiB)" \
 	"$(img_sum "$TMP/img" 0 $((64 * 4096)))" "$(rb_sum $DEV 0 $((64 * 4096)) 4096 3584)"
 check_eq "read back, 4 KiB segments (O_DIRECT)" "$(sha256 "$TMP/img")" \
@@ -144,9 +144,11 @@ check_eq "read back, 4 KiB segments (O_DIRECT)" "$(sha256 "$TMP/img")" \
 r0=$(field 2 $S/bd_stat)
 check_eq "read back, 1 MiB reads (O_DIRECT)" "$(sha256 "$TMP/img")" "$(sha256 $DEV 4)"
 r1=$(field 2 $S/bd_stat)
-diag "a 1 MiB pass read $((r1 - r0)) blocks for 672 written-back pages in $cnt blocks"
-check "a 1 MiB pass reads each block about once: $((r1 - r0)) <= $cnt + 16" \
-	[ $((r1 - r0)) -le $((cnt + 16)) ]
+diag "a 1 MiB pass read $((r1 - r0)) blocks for $((C + H)) written-back pages in $cnt blocks"
+# a bio reads a window of up to 16 blocks at a time, and may read ahead
+# up to 15 blocks it does not need: at most 4 x 15 for the 4 bios
+check "a 1 MiB pass reads each block about once: $((r1 - r0)) <= $cnt + 60" \
+	[ $((r1 - r0)) -le $((cnt + 60)) ]
 echo 3 >/proc/sys/vm/drop_caches
 check_eq "read back, buffered" "$(sha256 "$TMP/img")" \
 	"$(rb_sum $DEV 0 $((NP * 4096)) 4096 0 buffered)"
@@ -198,9 +200,9 @@ check_eq "nothing written" "12 $((w0 + 12))" "$(field 1 $S/bd_stat) $(field 3 $S
 check "reset" attr_write 1 $S/reset
 
 # ---- compaction racing reads and overwrites --------------------------------
-check "slow backing device: null_blk, 20 ms per request, queue depth 1" \
+check "slow backing device: null_blk, 50 ms per request, queue depth 1" \
 	modprobe null_blk nr_devices=1 gb=1 bs=4096 memory_backed=1 irqmode=2 \
-	completion_nsec=20000000 submit_queues=1 hw_queue_depth=1
+	completion_nsec=50000000 submit_queues=1 hw_queue_depth=1
 check_blockdev "/dev/nullb0 is a block device" /dev/nullb0 || ktap_abort "no /dev/nullb0"
 "$RB" part 512 1800 4 >"$TMP/img"
 check "init over nullb0, 512 pages written back in 256 blocks" eval \
@@ -226,9 +228,9 @@ for ((k = 0; k < 16; k++)); do
 done
 check "16 pages overwritten while it runs" kill -0 $cpid
 passes=0 badpass=0
-want=$(img_sum "$TMP/img" $((384 * 4096)) $((128 * 4096)))
+want=$(img_sum "$TMP/img" $((496 * 4096)) $((16 * 4096)))
 while kill -0 $cpid 2>/dev/null; do
-	s=$(dd if=$DEV bs=64k skip=24 count=8 iflag=direct status=none | sha256sum | cut -d' ' -f1)
+	s=$(dd if=$DEV bs=64k skip=31 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	if kill -0 $cpid 2>/dev/null; then
 		passes=$((passes + 1))
 		[ "$s" = "$want" ] || badpass=$((badpass + 1))
@@ -236,14 +238,20 @@ while kill -0 $cpid 2>/dev/null; do
 done
 wait $cpid
 crc=$?
-diag "reads of pages 384-511 done while compacting: $passes, wrong: $badpass"
-check "at least one read of pages 384-511 done while compacting, all correct" \
+diag "reads of pages 496-511 done while compacting: $passes, wrong: $badpass"
+check "at least one read of pages 496-511 done while compacting, all correct" \
 	[ $passes -ge 1 -a $badpass = 0 ]
 check_eq "writeback_compact succeeded" "0 " "$crc $(cat "$TMP/cerr")"
 read -r o b n sp d <<<"$(pk)"
+diag "packed_stat after: $o $b $n $sp $d"
+check_eq "240 objects, as block_state's; bd_count: the packed blocks" "240 240 $n" \
+	"$o $(wcount) $(field 1 $S/bd_stat)"
+check "at most one sparse block per overwrite; the bytes fit" \
+	[ $sp -le 16 -a $((n * 4096 - d)) -ge $b ]
+same "content: the image" 512
+check_wr "writeback_compact again, nothing racing" ok 1 $S/writeback_compact
 check_eq "240 objects in 120 blocks, none sparse; bd_count 120" "240 120 0 0 120" \
-	"$o $n $sp $d $(field 1 $S/bd_stat)"
-check_eq "block_state: 240 written back" 240 "$(wcount)"
+	"$(pk | cut -d' ' -f1,3-5) $(field 1 $S/bd_stat)"
 same "content: the image" 512
 check "reset, rmmod null_blk" eval "attr_write 1 $S/reset && rmmod null_blk"
 

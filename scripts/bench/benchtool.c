@@ -9,6 +9,9 @@
  *       random    xorshift64* words: incompressible
  *       half      each page: 2 KiB of random words, then 2 KiB of zeros
  *                 (about 2:1 with lzo-rle, below zram's huge threshold)
+ *       r2, r3    each page: N random bytes, then zeros, N drawn per page
+ *                 from 1400-2399 (r2: about 2:1 with lzo-rle) or 900-1799
+ *                 (r3: about 3:1): objects of varied sizes, for packing
  *       same      each page one 64-bit value repeated (zram's same-filled
  *                 pages), the value differing from page to page
  *       zero      zeros
@@ -16,6 +19,9 @@
  *       overwrite every odd page (1, 3, 5, ...) below PAGES of DEV with
  *       O_DIRECT, taking page i from page i of NEWSRC, and apply the same
  *       change to the file EXPECTED (the expected device content)
+ *   benchtool rstripe DEV EXPECTED NEWSRC PAGES SEED
+ *       as stripe, but each page below PAGES is overwritten with
+ *       probability 1/2 (xorshift from SEED): a random half
  *   benchtool swapper MIB SEED
  *       map MIB MiB of anonymous memory (no THP), fill it with random
  *       words, print "ready", then serve commands on stdin, one a line:
@@ -135,6 +141,16 @@ static int cmd_gen(const char *file, unsigned long pages, const char *kind,
 				for (unsigned long i = 0; i < PG / 16; i++)
 					w[i] = xs_next();
 				memset(w + PG / 16, 0, PG / 2);
+			} else if (!strcmp(kind, "r2") || !strcmp(kind, "r3")) {
+				unsigned long lo = kind[1] == '2' ? 1400 : 900;
+				unsigned long n = lo + xs_next() % 1000;
+
+				memset(w, 0, PG);
+				for (unsigned long i = 0; i < n; i += 8) {
+					uint64_t v = xs_next();
+
+					memcpy((char *)w + i, &v, n - i < 8 ? n - i : 8);
+				}
 			} else if (!strcmp(kind, "same")) {
 				uint64_t v = xs_next() | 1;
 
@@ -156,7 +172,7 @@ static int cmd_gen(const char *file, unsigned long pages, const char *kind,
 }
 
 static int cmd_stripe(const char *dev, const char *expected, const char *newsrc,
-		      unsigned long pages)
+		      unsigned long pages, int random, uint64_t seed)
 {
 	void *buf;
 	int dfd, efd, sfd;
@@ -172,7 +188,10 @@ static int cmd_stripe(const char *dev, const char *expected, const char *newsrc,
 	sfd = open(newsrc, O_RDONLY);
 	if (sfd < 0)
 		die(newsrc);
-	for (unsigned long i = 1; i < pages; i += 2) {
+	xs_seed(seed);
+	for (unsigned long i = random ? 0 : 1; i < pages; i += random ? 1 : 2) {
+		if (random && !(xs_next() & 1))
+			continue;
 		read_all(sfd, buf, PG, i * PG);
 		write_all(dfd, buf, PG, i * PG);
 		write_all(efd, buf, PG, i * PG);
@@ -241,11 +260,15 @@ int main(int argc, char **argv)
 			       strtoull(argv[5], NULL, 0));
 	if (argc == 6 && !strcmp(argv[1], "stripe"))
 		return cmd_stripe(argv[2], argv[3], argv[4],
-				  strtoul(argv[5], NULL, 0));
+				  strtoul(argv[5], NULL, 0), 0, 1);
+	if (argc == 7 && !strcmp(argv[1], "rstripe"))
+		return cmd_stripe(argv[2], argv[3], argv[4], strtoul(argv[5], NULL, 0),
+				  1, strtoull(argv[6], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "swapper"))
 		return cmd_swapper(strtoul(argv[2], NULL, 0),
 				   strtoull(argv[3], NULL, 0));
 	fprintf(stderr, "usage: benchtool gen FILE PAGES KIND SEED | "
-			"stripe DEV EXPECTED NEWSRC PAGES | swapper MIB SEED\n");
+			"stripe DEV EXPECTED NEWSRC PAGES | "
+			"rstripe DEV EXPECTED NEWSRC PAGES SEED | swapper MIB SEED\n");
 	return 2;
 }

@@ -524,6 +524,10 @@ def build(samples, meta):
     R.table(["variant", "vmalloc B/slot", "slab B/slot", "percpu B/slot", "total B/slot",
              "MemFree drop B/slot", "kB allocated by disksize=1G"], rows)
 
+    # ---- packed writeback
+    if R.by.get("pk_wb"):
+        pack_section(R)
+
     # ---- summary
     out("## Summary: where rzram stands (ratios of medians)")
     out()
@@ -538,6 +542,84 @@ def build(samples, meta):
     R.table(["case", "zram", "rzram", "raw", "zram / rzram", "rzram / raw", "rzram faster?"], rows)
     R.summary = rows
     return R
+
+
+PK_VARIANTS = ("zram", "rzram", "rzram-z1", "rzram-pk")
+
+
+def pack_section(R):
+    """Case 7 (tests/bench_pack.sh): uncompressed, one object a block, and
+    packed writeback of the same compressible data, then the fragmentation
+    left by overwriting a random half, before and after writeback_compact."""
+    out = R.out
+    out("## 7. Packed writeback (compressed objects sharing blocks)")
+    out()
+    out("Datasets r2 and r3 (benchtool): each page N random bytes then zeros, N drawn per page from "
+        "1400-2399 (about 2:1 with lzo-rle) or 900-1799 (about 3:1). All pages written back "
+        "(`page_indexes`; zram 6.12: `idle` after `idle all`, uncompressed), then read back with dd 1 MiB "
+        "O_DIRECT and compared. rzram: uncompressed writeback; rzram-z1: `compressed_writeback` (one "
+        "object a block, as 7.0); rzram-pk: `compressed_writeback` + `packed_writeback`. "
+        "Disk writes are the backing disk's own counters (/sys/block/X/stat). The ratio is "
+        "orig_data_size / compr_data_size before the writeback.")
+    out()
+    for ds in sorted({r["dataset"] for r in R.by["pk_wb"]}):
+        rows = []
+        base = {}
+        for v in PK_VARIANTS:
+            wb = R.sel("pk_wb", variant=v, dataset=ds)
+            rb = R.sel("pk_rb", variant=v, dataset=ds)
+            if not wb:
+                continue
+            mib = stat([r["d_w_sect"] / 2048 for r in wb])
+            reqs = stat([r["d_w_ios"] for r in wb])
+            blocks = stat([r["bd_count"] for r in wb])
+            tw = stat([secs(r) for r in wb])
+            tr = stat([secs(r) for r in rb])
+            base[v] = (med(mib), med(blocks), med(tw), med(tr))
+            ratio_c = stat([r["orig"] / r["compr"] for r in wb if r.get("compr")])
+            rows.append([v, len(wb), fmt(ratio_c, 2), fmt(mib, 1), fmt(reqs, 0), fmt(blocks, 0),
+                         fmt(tw, 3), fmt(stat([cpu_s(r) for r in wb]), 2),
+                         fmt(tr, 3), fmt(stat([cpu_s(r) for r in rb]), 2)])
+        u = base.get("rzram")
+        for row in rows:
+            m = base[row[0]]
+            row += [ratio(u[0], m[0], 2) if u else "n/a", ratio(u[1], m[1], 2) if u else "n/a",
+                    ratio(m[3], u[3], 2) if u else "n/a"]
+        out(f"Dataset {ds}, {R.by['pk_wb'][0].get('pages')} pages:")
+        out()
+        R.table(["variant", "runs", "compression ratio", "MiB written", "write requests",
+                 "blocks in use (bd_count)", "writeback s", "writeback CPU s", "read-back s",
+                 "read-back CPU s", "writes: rzram / variant", "blocks: rzram / variant",
+                 "read-back: variant / rzram (time)"], rows)
+        pk = base.get("rzram-pk")
+        cr = stat([r["orig"] / r["compr"] for r in R.sel("pk_wb", variant="rzram-pk", dataset=ds)
+                   if r.get("compr")])
+        if pk and u and cr:
+            target = 0.8 * med(cr)
+            got_w, got_b = u[0] / pk[0], u[1] / pk[1]
+            verdict = "met" if min(got_w, got_b) >= target and pk[3] <= u[3] else "missed"
+            out(f"Target (0.8 x compression ratio = {target:.2f}x fewer writes and blocks, read-back no "
+                f"slower than uncompressed): writes {got_w:.2f}x, blocks {got_b:.2f}x, read-back "
+                f"{pk[3] / u[3]:.2f}x the uncompressed time: **{verdict}**.")
+            out()
+        rows = []
+        for when in ("before", "after"):
+            fr = R.sel("pk_frag", dataset=ds, when=when)
+            if not fr:
+                continue
+            rows.append([when, fmt(stat([r["objects"] for r in fr]), 0), fmt(stat([r["blocks"] for r in fr]), 0),
+                         fmt(stat([r["sparse"] for r in fr]), 0),
+                         fmt(stat([r["sparse_dead"] / 1048576 for r in fr]), 2),
+                         fmt(stat([r["bytes"] * 100 / (r["blocks"] * 4096) for r in fr if r["blocks"]]), 1),
+                         fmt(stat([r["bd_count"] for r in fr]), 0)])
+        if rows:
+            ct = stat([secs(r) for r in R.sel("pk_compact", dataset=ds)])
+            cw = stat([r["d_w_ios"] for r in R.sel("pk_compact", dataset=ds)])
+            out(f"After overwriting a random half of the pages (rzram-pk), then `writeback_compact` "
+                f"({fmt(ct, 3)} s, {fmt(cw, 0)} write requests):")
+            out()
+            R.table(["", "objects", "packed blocks", "sparse blocks", "dead MiB in sparse blocks",
+                     "fill %", "bd_count"], rows)
 
 
 def med_of(R, case, fn=secs, **kw):
