@@ -5,7 +5,7 @@
 //!
 //! A few requests are open at once; each object goes to the first open
 //! one it fits in (first fit), else to a new one, and when all are open
-//! the fullest is closed: its tail is zeroed and it joins the filled
+//! the oldest is closed: its tail is zeroed and it joins the filled
 //! requests, which are submitted as usual.  A huge object (a raw page)
 //! still takes a request of its own.  The limit is charged per request
 //! (per block written), when it is opened.
@@ -38,7 +38,7 @@ pub(super) struct Packer<'a> {
     pub(super) packs: &'a Packs,
     /// `MAX_OBJS` entries per request of the batch.
     objs: KVVec<Obj>,
-    /// Requests open for packing.
+    /// Requests open for packing, oldest first (a prefix of the array).
     open: [Option<ReqId>; OPEN_MAX],
 }
 
@@ -53,19 +53,13 @@ impl<'a> Packer<'a> {
         })
     }
 
-    /// Takes an open request out: the fullest if `fullest`, else any.
-    fn take_open(&mut self, meta: &[ReqMeta], fullest: bool) -> Option<ReqId> {
-        let used = |o: &Option<ReqId>| {
-            o.as_ref()
-                .and_then(|id| meta.get(id.index()))
-                .map_or(0, |m| m.used)
-        };
-        let at = if fullest {
-            (0..OPEN_MAX).max_by_key(|&i| self.open.get(i).map_or(0, used))?
-        } else {
-            self.open.iter().position(Option::is_some)?
-        };
-        self.open.get_mut(at)?.take()
+    /// Takes the oldest open request out.  Requests are closed in the
+    /// order they were opened, so their blocks, given in that order, follow
+    /// the slots: read-back reads them in a few windows.
+    fn take_oldest(&mut self) -> Option<ReqId> {
+        let id = self.open.first_mut()?.take()?;
+        self.open.rotate_left(1);
+        Some(id)
     }
 
     /// The objects of request `req` with `nobj` of them.
@@ -92,7 +86,7 @@ impl Run<'_> {
     /// run must stop.  Open requests stay open for the next call while
     /// the run goes on, so a completion frees a request to fill; when
     /// nothing would complete (no request submitted or filled), the
-    /// fullest is closed, so the run always moves.  At the end, all are
+    /// oldest is closed, so the run always moves.  At the end, all are
     /// closed.
     pub(super) fn fill_chunk_packed(&mut self, cursor: &mut Cursor<'_>) {
         while self.stop.is_none() && !self.exhausted && self.filled.len() < self.chunk {
@@ -105,7 +99,7 @@ impl Run<'_> {
                 Ok(Placed::NoRequest) => {
                     cursor.unget(index);
                     if self.filled.is_empty() && self.batch.outstanding() == 0 {
-                        self.close_fullest();
+                        self.close_oldest();
                     }
                     return;
                 }
@@ -190,7 +184,7 @@ impl Run<'_> {
     }
 
     /// The position of an open request with room for `size` bytes,
-    /// opening one (and closing the fullest, if all are open) if none
+    /// opening one (and closing the oldest, if all are open) if none
     /// has; `None` if no request is idle.  `EIO` if the limit is spent.
     fn open_for(&mut self, size: u16) -> Result<Option<usize>> {
         let packer = self.packer.as_mut().ok_or(EIO)?;
@@ -207,7 +201,7 @@ impl Run<'_> {
             return Ok(Some(at));
         }
         if packer.open.iter().all(Option::is_some) {
-            self.close_fullest();
+            self.close_oldest();
         }
         let Some(id) = self.batch.take_idle() else {
             return Ok(None);
@@ -223,7 +217,7 @@ impl Run<'_> {
             };
         }
         let packer = self.packer.as_mut().ok_or(EIO)?;
-        // A place is free: the fullest was closed above if none was.
+        // A place is free: the oldest was closed above if none was.
         let Some(at) = packer.open.iter().position(Option::is_none) else {
             self.unfill(id);
             return Err(EIO);
@@ -254,18 +248,16 @@ impl Run<'_> {
         }
     }
 
-    /// Closes the fullest open request.
-    fn close_fullest(&mut self) {
-        let meta = &self.meta;
-        if let Some(id) = self.packer.as_mut().and_then(|p| p.take_open(meta, true)) {
+    /// Closes the oldest open request.
+    fn close_oldest(&mut self) {
+        if let Some(id) = self.packer.as_mut().and_then(Packer::take_oldest) {
             self.close(id);
         }
     }
 
     /// Takes any open request out.
     fn take_any_open(&mut self) -> Option<ReqId> {
-        let meta = &self.meta;
-        self.packer.as_mut()?.take_open(meta, false)
+        self.packer.as_mut()?.take_oldest()
     }
 
     /// Closes every open request.

@@ -76,9 +76,9 @@ same() {
 }
 
 # ---- the attribute ---------------------------------------------------------
+modes="$(stat -c %a $S/packed_writeback) $(cat $S/packed_writeback) $(stat -c %a $S/packed_stat)"
 check_eq "packed_writeback: mode 644, default 0; packed_stat 444, zeros; writeback_compact 200" \
-	"644 0 444 0 0 0 0 0 200" "$(stat -c %a $S/packed_writeback) $(cat $S/packed_writeback) \
-	$(stat -c %a $S/packed_stat) $(pk) $(stat -c %a $S/writeback_compact)"
+	"644 0 444 0 0 0 0 0 200" "$modes $(pk) $(stat -c %a $S/writeback_compact)"
 check "true values: 1 y Y t T yes on ON" bool_vals $S/packed_writeback 1 1 y Y t T yes on ON
 check "false values: 0 n N f F no off OFF" bool_vals $S/packed_writeback 0 0 n N f F no off OFF
 bad=
@@ -107,14 +107,10 @@ check "reset keeps it: still 1" eval "attr_write 1 $S/reset && [ \$(cat $S/packe
 NP=1024
 seq 1 3000000 | head -c $((NP * 4096)) >"$TMP/num"
 head -c $((NP / 8 * 4096)) /dev/urandom >"$TMP/rand"
-head -c 4096 /dev/zero | tr '\0' 'Z' >"$TMP/same"
-for ((i = 0; i < NP; i++)); do
-	case $((i % 8)) in
-	7) dd if="$TMP/rand" bs=4096 skip=$((i / 8)) count=1 status=none ;;
-	3) cat "$TMP/same" ;;
-	*) dd if="$TMP/num" bs=4096 skip=$i count=1 status=none ;;
-	esac
-done >"$TMP/img"
+head -c $((NP / 8 * 4096)) /dev/zero | tr '\0' 'Z' >"$TMP/same"
+cp "$TMP/num" "$TMP/img"
+"$RB" splice "$TMP/img" "$TMP/same" 8 3
+"$RB" splice "$TMP/img" "$TMP/rand" 8 7
 check "compressed + packed, batch 16, disksize 8M, the 4 MiB written" eval \
 	"init 8M && dd if=$TMP/img of=$DEV bs=1M oflag=direct status=none"
 read -ra M0 <$S/mm_stat
@@ -179,10 +175,9 @@ done
 diag "bd_count/sparse after each discard and overwrite: $got"
 check_eq "bd_count exact at each of 16 steps (a block goes with its last object)" "$want" "$got"
 same "the other pages read back" 64
-for ((k = 8; k < 32; k++)); do blkdiscard -o $((2 * k * 4096)) -l 4096 $DEV; done
-for ((k = 8; k < 32; k++)); do
-	dd if=/dev/zero of="$TMP/img" bs=4096 seek=$((2 * k)) count=1 conv=notrunc status=none
-done
+head -c $((256 * 4096)) /dev/zero >"$TMP/zero"
+"$RB" discard $DEV 16 64 2
+"$RB" splice "$TMP/img" "$TMP/zero" 2 0
 read -r o b n sp d <<<"$(pk)"
 check_eq "24 blocks, each sparse, with one object" "24 24 24 24" "$(field 1 $S/bd_stat) $o $n $sp"
 check_eq "sparse_dead: 24 blocks less the objects' bytes" $((24 * 4096 - b)) "$d"
@@ -210,10 +205,8 @@ check "init over nullb0, 512 pages written back in 256 blocks" eval \
 	 attr_write 256 $S/writeback_batch_size &&
 	 attr_write page_indexes=0-511 $S/writeback && [ \$(field 1 $S/bd_stat) = 256 ]"
 # discard the even pages
-for ((k = 0; k < 256; k++)); do
-	blkdiscard -o $((2 * k * 4096)) -l 4096 $DEV 2>/dev/null
-	dd if=/dev/zero of="$TMP/img" bs=4096 seek=$((2 * k)) count=1 conv=notrunc status=none
-done
+"$RB" discard $DEV 0 512 2
+"$RB" splice "$TMP/img" "$TMP/zero" 2 0
 check_eq "256 sparse blocks of one object" "256 256 256 256" \
 	"$(field 1 $S/bd_stat) $(pk | cut -d' ' -f1,3,4)"
 "$RB" part 16 900 5 >"$TMP/new"

@@ -71,6 +71,14 @@
  *	(splitmix64 from SEED) then zeros: a page that compresses to a
  *	little over RAND bytes, so a test knows how many share a block.
  *
+ *   rbhelper splice DST SRC EVERY PHASE
+ *	Copies page k of file SRC over page k * EVERY + PHASE of file DST,
+ *	for every k while both exist (one process instead of a dd a page).
+ *
+ *   rbhelper discard DEV FIRST END STEP
+ *	Discards (BLKDISCARD) pages FIRST, FIRST + STEP, ... below END of
+ *	DEV, one ioctl a page.
+ *
  *   rbhelper rwrite DEV FILE FIRST END CHUNK
  *	Writes pages FIRST to END-1 of FILE over the same pages of DEV, with
  *	O_DIRECT, CHUNK pages per pwrite(), from the last chunk to the first
@@ -89,7 +97,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -629,6 +640,45 @@ static int cmd_part(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_splice(int argc, char **argv)
+{
+	if (argc < 6)
+		return 2;
+	long every = strtol(argv[4], NULL, 0), phase = strtol(argv[5], NULL, 0);
+	int dst = open(argv[2], O_RDWR), src = open(argv[3], O_RDONLY);
+	struct stat ds;
+	char buf[PAGE];
+
+	if (dst < 0 || src < 0 || every < 1 || phase < 0 || fstat(dst, &ds))
+		die("splice: open or arguments");
+	for (long k = 0; (k * every + phase + 1) * (long)PAGE <= ds.st_size; k++) {
+		if (pread(src, buf, PAGE, k * PAGE) != (ssize_t)PAGE)
+			break;
+		if (pwrite(dst, buf, PAGE, (k * every + phase) * PAGE) != (ssize_t)PAGE)
+			die("splice: write");
+	}
+	return close(dst) ? 1 : 0;
+}
+
+static int cmd_discard(int argc, char **argv)
+{
+	if (argc < 6)
+		return 2;
+	long first = strtol(argv[3], NULL, 0), end = strtol(argv[4], NULL, 0);
+	long step = strtol(argv[5], NULL, 0);
+	int fd = open(argv[2], O_WRONLY);
+
+	if (fd < 0 || first < 0 || step < 1)
+		die("discard: open or arguments");
+	for (long p = first; p < end; p += step) {
+		uint64_t r[2] = { p * PAGE, PAGE };
+
+		if (ioctl(fd, BLKDISCARD, r))
+			die("discard: BLKDISCARD");
+	}
+	return 0;
+}
+
 static int cmd_rwrite(int argc, char **argv)
 {
 	if (argc < 7)
@@ -704,6 +754,10 @@ int main(int argc, char **argv)
 			rc = cmd_hex(argc, argv);
 		else if (!strcmp(argv[1], "part"))
 			rc = cmd_part(argc, argv);
+		else if (!strcmp(argv[1], "splice"))
+			rc = cmd_splice(argc, argv);
+		else if (!strcmp(argv[1], "discard"))
+			rc = cmd_discard(argc, argv);
 		else if (!strcmp(argv[1], "rwrite"))
 			rc = cmd_rwrite(argc, argv);
 		else if (!strcmp(argv[1], "zerotails"))
