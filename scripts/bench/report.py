@@ -587,6 +587,13 @@ def pack_section(R):
                     ratio(m[3], u[3], 2) if u else "n/a"]
         out(f"Dataset {ds}, {R.by['pk_wb'][0].get('pages')} pages:")
         out()
+        pages = R.by["pk_wb"][0].get("pages") or 0
+        raw = {op: stat([secs(r) * pages / r["pages"] for r in R.sel("raw_dd", op=op) if r.get("pages")])
+               for op in ("write", "read")}
+        if raw["write"] and raw["read"]:
+            out(f"Raw backing disk, for reference: dd 1 MiB O_DIRECT of the same {pages} pages uncompressed "
+                f"(case raw_dd, scaled): write {fmt(raw['write'], 3)} s, read {fmt(raw['read'], 3)} s.")
+            out()
         R.table(["variant", "runs", "compression ratio", "MiB written", "write requests",
                  "blocks in use (bd_count)", "writeback s", "writeback CPU s", "read-back s",
                  "read-back CPU s", "writes: rzram / variant", "blocks: rzram / variant",
@@ -798,6 +805,25 @@ def plots(R, outdir, cmd):
     fig.savefig(f"{outdir}/bench-swap.png", dpi=110)
     plt.close(fig)
     figs.append(("Swap-in time", "bench-swap.png"))
+
+    if R.by.get("pk_wb"):
+        colors.update({"rzram-z1": "#2ca02c", "rzram-pk": "#ff7f0e"})
+        dss = sorted({r["dataset"] for r in R.by["pk_wb"]})
+        fig, axs = plt.subplots(1, 3, figsize=(12, 4))
+        groups = [(ds, ds) for ds in dss]
+        for ax, (key, ylabel, case) in zip(axs, [
+                (lambda r: r["d_w_sect"] / 2048, "MiB written to the disk", "pk_wb"),
+                (lambda r: r["bd_count"], "backing blocks in use", "pk_wb"),
+                (secs, "read-back s (dd 1 MiB)", "pk_rb")]):
+            bars(ax, groups, list(PK_VARIANTS),
+                 lambda g, v, key=key, case=case: [key(r) for r in R.sel(case, variant=v, dataset=g[1])],
+                 ylabel, ylabel)
+        fig.suptitle("Packed writeback: uncompressed (zram, rzram), one object a block (rzram-z1), "
+                     "packed (rzram-pk)", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(f"{outdir}/bench-pack.png", dpi=110)
+        plt.close(fig)
+        figs.append(("Packed writeback", "bench-pack.png"))
     return figs
 
 
