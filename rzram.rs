@@ -516,9 +516,8 @@ impl Device {
             return rzram_wb::chain_read(self, store, chain, seg, block, slot);
         }
         let mut dst = seg.whole_page().ok_or(EIO)?;
-        if let &Content::WbP { block, off, size } = slot.data_ref() {
-            let obj = (block, usize::from(off), usize::from(size));
-            return cache.read(self, store, obj, slot, &mut dst);
+        if let Some(obj) = rzram_wb::ObjAt::of(slot.data_ref()) {
+            return cache.read(self, store, (index, obj), slot, &mut dst);
         }
         self.read_slot(store, slot, &mut dst)
     }

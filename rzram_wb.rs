@@ -62,8 +62,8 @@ mod select;
 pub(crate) use attrs::*;
 use blockmap::BlockMap;
 pub(crate) use compact::writeback_compact_store;
-pub(crate) use packs::Packs;
-pub(crate) use read::{chain, chain_read, chain_read_part, read_block, Chain, PackCache};
+use packs::Packs;
+pub(crate) use read::{chain, chain_read, chain_read_part, read_block, Chain, ObjAt, PackCache};
 
 /// Default `writeback_batch_size`.  Upstream's is 32; `make bench`
 /// measured 16384 pages written back 2.3x to 2.6x faster with 256, and

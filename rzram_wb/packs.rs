@@ -16,7 +16,7 @@
 use super::blockmap::BlockMap;
 use core::sync::atomic::{
     AtomicU32, AtomicU64,
-    Ordering::{AcqRel, Acquire, Relaxed, Release},
+    Ordering::{AcqRel, Acquire, Relaxed},
 };
 use kernel::prelude::*;
 
@@ -55,9 +55,6 @@ pub(crate) struct PackStat {
 pub(crate) struct Packs {
     /// Per block: [`BYTES`], the count, [`SPARSE`] and [`WRITING`].
     state: KVVec<AtomicU32>,
-    /// Per block: how many times it was released, so a copy read without
-    /// a pin can be checked later (see [`Packs::readable`]).
-    gen: KVVec<AtomicU32>,
     objects: AtomicU64,
     bytes: AtomicU64,
     blocks: AtomicU64,
@@ -71,14 +68,11 @@ impl Packs {
     pub(crate) fn new(nr: u64) -> Result<Self> {
         let n = usize::try_from(nr).map_err(|_| ENOMEM)?;
         let mut state = KVVec::with_capacity(n, GFP_KERNEL)?;
-        let mut gen = KVVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
             state.push(AtomicU32::new(0), GFP_KERNEL)?;
-            gen.push(AtomicU32::new(0), GFP_KERNEL)?;
         }
         Ok(Self {
             state,
-            gen,
             objects: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             blocks: AtomicU64::new(0),
@@ -184,30 +178,8 @@ impl Packs {
         if let Some(w) = self.word(block) {
             w.store(0, Relaxed);
         }
-        // After the state (see `readable`), before the block can be
-        // allocated again.
-        if let Some(g) = self.gen.get(block as usize) {
-            g.fetch_add(1, Release);
-        }
         self.blocks.fetch_sub(1, Relaxed);
         blocks.free(block);
-    }
-
-    /// If `block` holds committed objects (written, not being written):
-    /// its generation.  A copy of the block read after this call holds
-    /// those objects for as long as [`Packs::gen`] returns the same value:
-    /// a block is rewritten only after a release, which changes it.
-    /// (The generation is read first: one that already counts a release
-    /// comes with the state after it.)
-    pub(crate) fn readable(&self, block: u64) -> Option<u32> {
-        let g = self.gen.get(usize::try_from(block).ok()?)?.load(Acquire);
-        let st = self.word(block)?.load(Acquire);
-        (st & COUNT != 0 && st & WRITING == 0).then_some(g)
-    }
-
-    /// The generation of `block` (see [`Packs::readable`]).
-    pub(crate) fn gen(&self, block: u64) -> Option<u32> {
-        Some(self.gen.get(usize::try_from(block).ok()?)?.load(Acquire))
     }
 
     /// Whether `block` is sparse.

@@ -99,27 +99,57 @@ pub(crate) fn read_block(
 
 /// Blocks a [`PackCache`] reads at once, and keeps.
 const CACHED: usize = crate::glue::readback::SYNC_MAX;
+const _: () = assert!(CACHED <= 64);
 
-/// The packed blocks last read for a bio: a window of consecutive blocks
-/// read with one request, from the block a slot needed on, so that the
-/// objects of the bio's next pages are decompressed from memory.
+/// Where a compressed object of a written-back slot lies: its block, and
+/// its offset and size in it (`compressed_writeback` or packed).
+#[derive(Clone, Copy)]
+pub(crate) struct ObjAt {
+    pub(crate) block: u64,
+    pub(crate) off: usize,
+    pub(crate) size: usize,
+}
+
+impl ObjAt {
+    /// The object of a slot's content, if it is a compressed one.
+    pub(crate) fn of(c: &crate::slots::Content) -> Option<Self> {
+        match *c {
+            crate::slots::Content::WbZ { block, size } => Some(Self {
+                block,
+                off: 0,
+                size: size as usize,
+            }),
+            crate::slots::Content::WbP { block, off, size } => Some(Self {
+                block,
+                off: usize::from(off),
+                size: usize::from(size),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The compressed objects' blocks read for a bio: a window of consecutive
+/// blocks read with one request, from the block a slot needs on, so that
+/// the objects of the bio's next pages are decompressed from memory.
 ///
-/// The first block of the window is pinned, so it is not released,
-/// reallocated and rewritten meanwhile: a slot that, locked, names it
-/// names the content that was read.  The others were read ahead without
-/// a pin, only if they held committed objects, and each is used only
-/// while its generation is the one read before the read (see
-/// `Packs::readable`).  Pages are taken without waiting; without any, the
-/// object is read into the caller's page.
+/// Before the read, the window looks at the slots of the bio's next pages
+/// (each locked in turn) and pins, under that slot's lock, each block of
+/// the window that one of them names; the window is the run of such
+/// blocks from the first one.  Only pinned blocks are read and used: a
+/// pinned block is not released, reallocated and rewritten, so a slot
+/// that, locked, names it names the content that was read.  Pages are
+/// taken without waiting; without any, the object is read into the
+/// caller's page.
 pub(crate) struct PackCache<'a> {
     wb: Option<&'a super::WbStore>,
     pages: [Option<PoolPage<'a>>; CACHED],
-    /// The window: blocks `first..first + n`, `first` pinned if `n > 0`.
+    /// The window: blocks `first..first + n`.
     first: u64,
     n: usize,
-    /// The generation of each read-ahead block of the window.
-    gens: [u32; CACHED],
-    /// Whole pages of the bio not read yet: no read ahead past them.
+    /// Bit `i`: block `first + i` is pinned (and usable).
+    pinned: u64,
+    /// Whole pages of the bio not read yet: the window looks no further.
     left: usize,
 }
 
@@ -131,81 +161,108 @@ impl<'a> PackCache<'a> {
             pages: Default::default(),
             first: 0,
             n: 0,
-            gens: [0; CACHED],
+            pinned: 0,
             left: pages,
         }
     }
 
-    /// The window entry of `block`, if it is in the window and valid.
-    fn find(&self, packs: &super::Packs, block: u64) -> Option<usize> {
+    /// The window entry of `block`, if it is pinned in the window.
+    fn find(&self, block: u64) -> Option<usize> {
         let i = usize::try_from(block.checked_sub(self.first)?).ok()?;
-        if i >= self.n {
-            return None;
-        }
-        (i == 0 || packs.gen(block) == self.gens.get(i).copied()).then_some(i)
+        (i < self.n && self.pinned & (1 << i) != 0).then_some(i)
     }
 
-    /// Reads the object of `size` bytes at byte `off` of packed block
-    /// `block`, held by the locked `slot`, decompressed into `dst`.  The
-    /// slot is unlocked before any read.
+    /// Reads the compressed object `obj` of slot `index`, locked as
+    /// `slot`, decompressed into `dst`.  The slot is unlocked before any
+    /// read.
     pub(crate) fn read(
         &mut self,
         dev: &Device,
         store: &Store,
-        (block, off, size): (u64, usize, usize),
+        (index, obj): (usize, ObjAt),
         slot: Slot<'_>,
         dst: &mut PageMut<'_>,
     ) -> kernel::error::Result {
         let flags = slot.flags();
         self.left = self.left.saturating_sub(1);
-        let Some((wb, packs)) = self.wb.and_then(|wb| Some((wb, wb.packs.as_ref()?))) else {
+        let Some(wb) = self.wb else {
             drop(slot);
             return Err(kernel::error::code::EIO);
         };
-        if let Some(i) = self.find(packs, block) {
+        if let Some(i) = self.find(obj.block) {
             drop(slot);
-            return self.decompress(i, store, flags, (off, size), dst);
+            return self.decompress(i, store, flags, obj, dst);
         }
-        let pinned = wb.blocks().pin(block);
+        let pinned = wb.blocks().pin(obj.block);
         drop(slot);
         pinned?;
         self.forget();
-        let n = self.fill_window(packs, block);
-        if n == 0 {
+        (self.first, self.n, self.pinned) = (obj.block, 1, 1);
+        self.gather(store, index);
+        self.n = self.take_pages();
+        if self.n == 0 {
+            // Only entry 0 is still pinned: it is read into `dst`.
+            self.pinned = 0;
             inc(&dev.stats.bd_reads);
-            let r = wb.wq.read_sync(wb.reads.bdev(), block, dst);
-            wb.blocks().unpin(block);
+            let r = wb.wq.read_sync(wb.reads.bdev(), obj.block, dst);
+            wb.blocks().unpin(obj.block);
             r?;
-            return dst.with_mut(|d| store.decompress_in_place(flags, d, (off, size)));
+            let range = (obj.off, obj.size);
+            return dst.with_mut(|d| store.decompress_in_place(flags, d, range));
         }
-        dev.stats.bd_reads.fetch_add(n as u64, Relaxed);
-        let pages = self.pages.iter_mut().take(n).flatten();
+        dev.stats.bd_reads.fetch_add(self.n as u64, Relaxed);
+        let pages = self.pages.iter_mut().take(self.n).flatten();
         let r = wb
             .wq
-            .read_sync_run(wb.reads.bdev(), block, pages.map(|p| p.page_mut()));
+            .read_sync_run(wb.reads.bdev(), obj.block, pages.map(|p| p.page_mut()));
         if let Err(e) = r {
-            wb.blocks().unpin(block);
+            self.forget();
             return Err(e);
         }
-        (self.first, self.n) = (block, n);
-        self.decompress(0, store, flags, (off, size), dst)
+        self.decompress(0, store, flags, obj, dst)
     }
 
-    /// Chooses the window from `block` (pinned) on: the following blocks
-    /// that hold committed objects, up to the pages left in the bio and a
-    /// page at hand for each.  Returns its length.
-    fn fill_window(&mut self, packs: &super::Packs, block: u64) -> usize {
-        let want = self.left.saturating_add(1).min(CACHED);
+    /// Pins the window's blocks that the slots after `index` (the bio's
+    /// next pages) name, and sets the window to the run of them from its
+    /// first block on.
+    fn gather(&mut self, store: &Store, index: usize) {
+        let Some(wb) = self.wb else { return };
+        for j in 1..=self.left.min(2 * CACHED) {
+            let Some(slot) = index.checked_add(j).and_then(|i| store.slots.lock(i).ok()) else {
+                break;
+            };
+            let Some(at) = ObjAt::of(slot.data_ref()) else {
+                continue;
+            };
+            let Some(i) = at
+                .block
+                .checked_sub(self.first)
+                .and_then(|i| usize::try_from(i).ok())
+            else {
+                continue;
+            };
+            if i >= CACHED || self.pinned & (1 << i) != 0 {
+                continue;
+            }
+            // Under this slot's lock, as `BlockMap::pin` needs.
+            if wb.blocks().pin(at.block).is_ok() {
+                self.pinned |= 1 << i;
+            }
+        }
+        // The window: the run of needed blocks from the first on, so that
+        // no block is read that this bio does not need (it may be another
+        // kind of block, or one that fails to read).
+        self.n = (!self.pinned).trailing_zeros().min(CACHED as u32) as usize;
+        self.unpin_from(self.n);
+    }
+
+    /// Takes a page for each entry of the window, without waiting; the
+    /// window ends before the first entry without one (the pins after
+    /// it are dropped, but entry 0's).  Returns the new length.
+    fn take_pages(&mut self) -> usize {
         let Some(wb) = self.wb else { return 0 };
         let mut n = 0;
-        while n < want {
-            if n > 0 {
-                let g = block.checked_add(n as u64).and_then(|b| packs.readable(b));
-                match (g, self.gens.get_mut(n)) {
-                    (Some(g), Some(e)) => *e = g,
-                    _ => break,
-                }
-            }
+        while n < self.n {
             let Some(p) = self.pages.get_mut(n) else {
                 break;
             };
@@ -217,32 +274,42 @@ impl<'a> PackCache<'a> {
             }
             n += 1;
         }
+        self.unpin_from(n.max(1));
         n
     }
 
-    /// Decompresses bytes `off..off + size` of window entry `i` into `dst`.
+    /// Unpins the window's blocks from entry `from` on.
+    fn unpin_from(&mut self, from: usize) {
+        let Some(wb) = self.wb else { return };
+        for i in from..CACHED {
+            if self.pinned & (1 << i) != 0 {
+                wb.blocks().unpin(self.first.saturating_add(i as u64));
+                self.pinned &= !(1 << i);
+            }
+        }
+    }
+
+    /// Decompresses object `obj` of window entry `i` into `dst`.
     fn decompress(
         &mut self,
         i: usize,
         store: &Store,
         flags: u32,
-        (off, size): (usize, usize),
+        obj: ObjAt,
         dst: &mut PageMut<'_>,
     ) -> kernel::error::Result {
         let page = self.pages.get_mut(i).and_then(Option::as_mut);
         let page = page.ok_or(kernel::error::code::EIO)?;
         page.page_mut().with_mut(|src| {
-            let src = src.get(off..).and_then(|s| s.get(..size));
+            let src = src.get(obj.off..).and_then(|s| s.get(..obj.size));
             let src = src.ok_or(kernel::error::code::EIO)?;
             dst.with_mut(|d| store.decompress_from(flags, src, d))
         })
     }
 
-    /// Empties the window, unpinning its first block.
+    /// Empties the window, unpinning its blocks.
     fn forget(&mut self) {
-        if let (true, Some(wb)) = (self.n > 0, self.wb) {
-            wb.blocks().unpin(self.first);
-        }
+        self.unpin_from(0);
         self.n = 0;
     }
 }
