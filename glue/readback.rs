@@ -442,11 +442,11 @@ impl ReclaimWq {
         dst: impl IntoIterator<Item = PageMut<'p>>,
     ) -> Result {
         // The pages stay borrowed, so unused by anyone else, until the
-        // read is over.
-        let mut held: [Option<PageMut<'p>>; SYNC_MAX] = Default::default();
+        // read is over: `_held` lives to the end of this function.
+        let mut _held: [Option<PageMut<'p>>; SYNC_MAX] = Default::default();
         let mut pages = [core::ptr::null_mut(); SYNC_MAX];
         let mut n = 0usize;
-        for (mut p, (h, raw)) in dst.into_iter().zip(held.iter_mut().zip(pages.iter_mut())) {
+        for (mut p, (h, raw)) in dst.into_iter().zip(_held.iter_mut().zip(pages.iter_mut())) {
             *raw = p.as_raw();
             *h = Some(p);
             n += 1;
@@ -480,7 +480,6 @@ impl ReclaimWq {
             bindings::flush_work(work);
             ffi::rzram_destroy_work_on_stack(work);
         }
-        drop(held);
         to_result(job.result)
     }
 }
