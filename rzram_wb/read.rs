@@ -135,12 +135,14 @@ impl ObjAt {
 ///
 /// Before the read, the window looks at the slots of the bio's next pages
 /// (each locked in turn) and pins, under that slot's lock, each block of
-/// the window that one of them names; the window is the run of such
-/// blocks from the first one.  Only pinned blocks are read and used: a
-/// pinned block is not released, reallocated and rewritten, so a slot
-/// that, locked, names it names the content that was read.  Pages are
-/// taken without waiting; without any, the object is read into the
-/// caller's page.
+/// the window that one of them names; the window runs over them, and
+/// over packed blocks between them.  Only pinned blocks are used: a pinned block is not released,
+/// reallocated and rewritten, so a slot that, locked, names it names the
+/// content that was read.  The blocks between them are read with the
+/// others and never used; if the window's read fails, the needed block
+/// is read alone, so a bad block the bio does not need does not fail it.
+/// Pages are taken without waiting; without any, the object is read
+/// into the caller's page.
 pub(crate) struct PackCache<'a> {
     wb: Option<&'a super::WbStore>,
     pages: [Option<PoolPage<'a>>; CACHED],
@@ -215,16 +217,23 @@ impl<'a> PackCache<'a> {
         let r = wb
             .wq
             .read_sync_run(wb.reads.bdev(), obj.block, pages.map(|p| p.page_mut()));
-        if let Err(e) = r {
-            self.forget();
-            return Err(e);
+        if r.is_err() {
+            // A block of the window the slot does not need may have
+            // failed: read the one it needs alone (still pinned).
+            self.unpin_from(1);
+            (self.n, self.pinned) = (0, 0);
+            inc(&dev.stats.bd_reads);
+            let r = wb.wq.read_sync(wb.reads.bdev(), obj.block, dst);
+            wb.blocks().unpin(obj.block);
+            r?;
+            let range = (obj.off, obj.size);
+            return dst.with_mut(|d| store.decompress_in_place(flags, d, range));
         }
         self.decompress(0, store, flags, obj, dst)
     }
 
     /// Pins the window's blocks that the slots after `index` (the bio's
-    /// next pages) name, and sets the window to the run of them from its
-    /// first block on.
+    /// next pages) name, and ends the window with the last of them.
     fn gather(&mut self, store: &Store, index: usize) {
         let Some(wb) = self.wb else { return };
         for j in 1..=self.left.min(2 * CACHED) {
@@ -249,11 +258,22 @@ impl<'a> PackCache<'a> {
                 self.pinned |= 1 << i;
             }
         }
-        // The window: the run of needed blocks from the first on, so that
-        // no block is read that this bio does not need (it may be another
-        // kind of block, or one that fails to read).
-        self.n = (!self.pinned).trailing_zeros().min(CACHED as u32) as usize;
-        self.unpin_from(self.n);
+        // The window runs over the needed blocks from the first on, and
+        // over a block between them that no slot of the bio named only if
+        // it holds packed objects (read, never used): not over the blocks
+        // of uncompressed pages, which their own reads fetch.
+        let last = (u64::BITS - self.pinned.leading_zeros()) as usize;
+        let packs = wb.packs.as_ref();
+        let mut n = 1;
+        while n < last {
+            let b = self.first.saturating_add(n as u64);
+            if self.pinned & (1 << n) == 0 && !packs.is_some_and(|p| p.holds(b)) {
+                break;
+            }
+            n += 1;
+        }
+        self.n = n;
+        self.unpin_from(n);
     }
 
     /// Takes a page for each entry of the window, without waiting; the
