@@ -520,11 +520,9 @@ unsafe extern "C" fn sync_read_work(work: *mut bindings::work_struct) {
     let mut bvec = core::mem::MaybeUninit::<[bindings::bio_vec; SYNC_MAX]>::uninit();
     let bio = bio.as_mut_ptr();
     let n = (job.n as usize).min(SYNC_MAX);
-    // This is a worker, not a `submit_bio` handler: the wait completes.
-    // SAFETY: `bio` and the `SYNC_MAX` vecs live on this stack until
-    // `bio_uninit`, and `bio_init` sets the bio up for that many; the
-    // first `n` pages are valid and the waiter's until woken, and `n`
-    // vecs fit.
+    // A worker, not a `submit_bio` handler: the wait below completes.
+    // SAFETY: the bio and its `SYNC_MAX` vecs live here until `bio_uninit`;
+    // the first `n <= SYNC_MAX` pages are valid and the waiter's until woken.
     job.result = unsafe {
         bindings::bio_init(
             bio,

@@ -205,12 +205,7 @@ impl<'a> PackCache<'a> {
         if self.n == 0 {
             // Only entry 0 is still pinned: it is read into `dst`.
             self.pinned = 0;
-            inc(&dev.stats.bd_reads);
-            let r = wb.wq.read_sync(wb.reads.bdev(), obj.block, dst);
-            wb.blocks().unpin(obj.block);
-            r?;
-            let range = (obj.off, obj.size);
-            return dst.with_mut(|d| store.decompress_in_place(flags, d, range));
+            return read_alone(dev, store, wb, flags, obj, dst);
         }
         dev.stats.bd_reads.fetch_add(self.n as u64, Relaxed);
         let pages = self.pages.iter_mut().take(self.n).flatten();
@@ -222,12 +217,7 @@ impl<'a> PackCache<'a> {
             // failed: read the one it needs alone (still pinned).
             self.unpin_from(1);
             (self.n, self.pinned) = (0, 0);
-            inc(&dev.stats.bd_reads);
-            let r = wb.wq.read_sync(wb.reads.bdev(), obj.block, dst);
-            wb.blocks().unpin(obj.block);
-            r?;
-            let range = (obj.off, obj.size);
-            return dst.with_mut(|d| store.decompress_in_place(flags, d, range));
+            return read_alone(dev, store, wb, flags, obj, dst);
         }
         self.decompress(0, store, flags, obj, dst)
     }
@@ -332,6 +322,23 @@ impl<'a> PackCache<'a> {
         self.unpin_from(0);
         self.n = 0;
     }
+}
+
+/// Reads the block of `obj`, pinned by the caller, into `dst`, unpins it,
+/// and decompresses the object in place.
+fn read_alone(
+    dev: &Device,
+    store: &Store,
+    wb: &super::WbStore,
+    flags: u32,
+    obj: ObjAt,
+    dst: &mut PageMut<'_>,
+) -> kernel::error::Result {
+    inc(&dev.stats.bd_reads);
+    let r = wb.wq.read_sync(wb.reads.bdev(), obj.block, dst);
+    wb.blocks().unpin(obj.block);
+    r?;
+    dst.with_mut(|d| store.decompress_in_place(flags, d, (obj.off, obj.size)))
 }
 
 impl Drop for PackCache<'_> {
