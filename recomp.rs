@@ -286,7 +286,7 @@ impl Device {
         let class_old = store.pool.class_index(old_len);
         let (mut tried, mut progress) = (0, false);
         for prio in req.prio..req.prio_max {
-            let Some(comp) = store.recomp.get(prio) else {
+            let Some(comp) = store.comps.recomp.get(prio) else {
                 continue;
             };
             // Already compressed by this priority or a later one.
@@ -324,7 +324,7 @@ impl Device {
         // `max_pages`.
         req.budget = req.budget.saturating_sub(1);
         // Every secondary tried without saving a size class.
-        if !progress && tried == store.recomp.count() {
+        if !progress && tried == store.comps.recomp.count() {
             let f = slot.flags();
             slot.set_flags(f | INCOMPRESSIBLE);
         }

@@ -149,10 +149,9 @@ pub(crate) fn inc(c: &AtomicU64) {
 /// What `disksize` creates and `reset` destroys.
 pub(crate) struct Store {
     pub(crate) pool: ZsPool,
-    /// The primary compressor (priority 0).
-    pub(crate) comp: Compressor,
-    /// The `recomp_algorithm` compressors, for priorities 1 to 3.
-    pub(crate) recomp: recomp::Secondaries,
+    /// The compressors, shared with the backing device's read
+    /// completions, which decompress after the I/O path has let go.
+    pub(crate) comps: Arc<Comps>,
     pub(crate) slots: SlotTable,
     /// Compressed sizes at or above this are stored raw ("huge").
     huge_class_size: usize,
@@ -163,13 +162,47 @@ pub(crate) struct Store {
     bounce: PagePool,
 }
 
-impl Store {
+/// A store's compressors, by priority.
+pub(crate) struct Comps {
+    /// The primary compressor (priority 0).
+    pub(crate) primary: Compressor,
+    /// The `recomp_algorithm` compressors, for priorities 1 to 3.
+    pub(crate) recomp: recomp::Secondaries,
+}
+
+impl Comps {
     /// The compressor of priority `prio`, if the device has one.
     pub(crate) fn comp_of(&self, prio: usize) -> Option<&Compressor> {
         match prio {
-            0 => Some(&self.comp),
+            0 => Some(&self.primary),
             p => self.recomp.get(p),
         }
+    }
+
+    /// Decompresses `src`, an object read back from a block, into `dst`, a
+    /// page, by the algorithm of priority `prio`.
+    pub(crate) fn decompress_from(&self, prio: usize, src: &[u8], dst: &mut [u8]) -> Result {
+        self.comp_of(prio).ok_or(EIO)?.get()?.decompress(src, dst)
+    }
+
+    /// Decompresses the object of `len` bytes at byte `off` of `page`
+    /// (read back from a block) into all of `page`, by the algorithm of
+    /// priority `prio`.
+    pub(crate) fn decompress_in_place(
+        &self,
+        prio: usize,
+        page: &mut [u8],
+        (off, len): (usize, usize),
+    ) -> Result {
+        let mut strm = self.comp_of(prio).ok_or(EIO)?.get()?;
+        strm.decompress_in_place(page, off, len)
+    }
+}
+
+impl Store {
+    /// The compressor of priority `prio`, if the device has one.
+    pub(crate) fn comp_of(&self, prio: usize) -> Option<&Compressor> {
+        self.comps.comp_of(prio)
     }
 
     /// Decompresses the object `h` of a `Zs` slot with `flags` into `dst`,
@@ -197,15 +230,10 @@ impl Store {
         &self,
         flags: u32,
         page: &mut [u8],
-        (off, len): (usize, usize),
+        range: (usize, usize),
     ) -> Result {
-        self.stream_of(flags)?.decompress_in_place(page, off, len)
-    }
-
-    /// Decompresses `src`, an object read back from a block, into `dst`, a
-    /// page, by the algorithm of the priority in `flags`.
-    pub(crate) fn decompress_from(&self, flags: u32, src: &[u8], dst: &mut [u8]) -> Result {
-        self.stream_of(flags)?.decompress(src, dst)
+        self.comps
+            .decompress_in_place(slots::priority(flags), page, range)
     }
 
     /// This CPU's stream of the compressor of the priority in `flags`.
@@ -441,7 +469,7 @@ impl Device {
         // allocated by the sleeping slow path.
         let mut prealloc: Option<ZsHandle> = None;
         loop {
-            let mut strm = match store.comp.get() {
+            let mut strm = match store.comps.primary.get() {
                 Ok(strm) => strm,
                 Err(e) => {
                     if let Some(h) = prealloc.take() {
@@ -501,24 +529,25 @@ impl Device {
         }
     }
 
-    /// Reads a whole page into the page of `seg`: a written-back page as a
-    /// child bio of the bio being served, if `chain` is given.
+    /// Reads a whole page into the page of `seg`: a written-back page, or
+    /// object, as a child bio of the bio being served, if `chain` is given.
     fn read_whole(
         &self,
         store: &Store,
         index: usize,
         seg: &mut Segment<'_>,
         chain: Option<&mut rzram_wb::Chain<'_>>,
-        cache: &mut rzram_wb::PackCache<'_>,
     ) -> Result {
         let slot = self.lock_accessed(store, index)?;
-        if let (&Content::Wb(block), Some(chain)) = (slot.data_ref(), chain) {
-            return rzram_wb::chain_read(self, store, chain, seg, block, slot);
+        if let Some(chain) = chain {
+            if let &Content::Wb(block) = slot.data_ref() {
+                return rzram_wb::chain_read(self, store, chain, seg, block, slot);
+            }
+            if let Some(obj) = rzram_wb::obj_of(slot.data_ref()) {
+                return rzram_wb::chain_read_obj(self, store, chain, seg, obj, slot);
+            }
         }
         let mut dst = seg.whole_page().ok_or(EIO)?;
-        if let Some(obj) = rzram_wb::ObjAt::of(slot.data_ref()) {
-            return cache.read(self, store, (index, obj), slot, &mut dst);
-        }
         self.read_slot(store, slot, &mut dst)
     }
 
@@ -598,7 +627,6 @@ impl Device {
     fn read_bio(&self, store: &Store, bio: &mut Bio) -> Result {
         let mut sector = bio.sector();
         let mut chain = rzram_wb::chain(store, bio.size() as usize >> PAGE_SHIFT);
-        let mut cache = rzram_wb::PackCache::new(store, bio.size() as usize >> PAGE_SHIFT);
         bio.for_each_segment(|seg| {
             let len = seg.len();
             let mut done = 0;
@@ -606,7 +634,7 @@ impl Device {
                 let (index, off) = page_of(sector);
                 let n = (len - done).min(PAGE_SIZE - off);
                 let r = if n == PAGE_SIZE {
-                    self.read_whole(store, index, seg, chain.as_mut(), &mut cache)
+                    self.read_whole(store, index, seg, chain.as_mut())
                 } else {
                     let p = Part {
                         index,
@@ -837,15 +865,15 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let (comp, recomp) = dev.build_comps(comp_alg, params, plan)?;
     let huge_class_size = pool.huge_class_size();
     let packed = dev.wb.packing();
+    let comps = Arc::new(Comps { primary: comp, recomp }, GFP_KERNEL)?;
     let wb = backing
-        .map(|b| rzram_wb::WbStore::new(b, packed))
+        .map(|b| rzram_wb::WbStore::new(b, packed, comps.clone()))
         .transpose()?;
     let bounce = PagePool::new(BOUNCE_RESERVE)?;
     dev.init.write().disksize = size;
     let old = dev.io.replace(Some(Store {
         pool,
-        comp,
-        recomp,
+        comps,
         slots,
         huge_class_size,
         wb,

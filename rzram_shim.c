@@ -269,6 +269,12 @@ struct workqueue_struct *rzram_alloc_reclaim_wq(const char *name) { return alloc
 void rzram_init_work_onstack(struct work_struct *work, work_func_t func);
 void rzram_init_work_onstack(struct work_struct *work, work_func_t func) { INIT_WORK_ONSTACK(work, func); }
 
+void rzram_init_work(struct work_struct *work, work_func_t func);
+void rzram_init_work(struct work_struct *work, work_func_t func) { INIT_WORK(work, func); }
+
+/* glue/readback.rs fails a decompression with this status. */
+static_assert(BLK_STS_IOERR == 10);
+
 void rzram_destroy_work_on_stack(struct work_struct *work);
 void rzram_destroy_work_on_stack(struct work_struct *work) { destroy_work_on_stack(work); }
 

@@ -39,10 +39,10 @@
 //! - `attrs`: the sysfs attributes.
 
 use crate::glue::bdev::{BackingDev, WriteBios};
-use crate::glue::readback::{ReadSet, ReclaimWq};
+use crate::glue::readback::ReadSet;
 use crate::{Config, Store};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use kernel::{prelude::*, str::CString};
+use kernel::{prelude::*, str::CString, sync::Arc};
 
 #[path = "rzram_wb/attrs.rs"]
 mod attrs;
@@ -63,7 +63,8 @@ pub(crate) use attrs::*;
 use blockmap::BlockMap;
 pub(crate) use compact::writeback_compact_store;
 use packs::Packs;
-pub(crate) use read::{chain, chain_read, chain_read_part, read_block, Chain, ObjAt, PackCache};
+pub(crate) use read::{chain, chain_read, chain_read_obj, chain_read_part, obj_of, read_block, Chain};
+use read::ReadTarget;
 
 /// Default `writeback_batch_size`.  Upstream's is 32; `make bench`
 /// measured 16384 pages written back 2.3x to 2.6x faster with 256, and
@@ -75,9 +76,6 @@ pub(crate) const DEFAULT_BATCH_SIZE: u32 = 256;
 /// no bound.
 pub(crate) const MAX_BATCH_SIZE: u32 = 4096;
 
-/// Pages kept in reserve for [`PackCache`]s.
-const CACHE_RESERVE: i32 = 4;
-
 /// The configured backing device (set by `backing_dev`).
 pub(crate) struct BackingCfg {
     dev: BackingDev,
@@ -88,40 +86,35 @@ pub(crate) struct BackingCfg {
 pub(crate) struct WbStore {
     /// The device, for writeback.
     dev: BackingDev,
-    /// Chained reads, and the block map they report to.
-    reads: ReadSet<BlockMap>,
-    /// Reads the I/O path waits for (partial pages, read-modify-write).
-    wq: ReclaimWq,
+    /// Chained reads, the block map they report to, and their workqueue,
+    /// which also serves the reads the I/O path waits for (partial pages,
+    /// read-modify-write).
+    reads: ReadSet<ReadTarget>,
     /// Writeback's bios.
     write_bios: WriteBios,
     /// With `packed_writeback`: the objects of packed blocks.
     packs: Option<Packs>,
-    /// Pages that keep a packed block read for the next slots of a bio
-    /// (taken without waiting).
-    cache_pages: crate::glue::page::PagePool,
 }
 
 impl WbStore {
     /// The backing state of a device being initialised, with every block
     /// of `dev` free.
-    pub(crate) fn new(dev: BackingDev, packed: bool) -> Result<Self> {
+    /// Decompression of the objects read back uses `comps`.
+    pub(crate) fn new(dev: BackingDev, packed: bool, comps: Arc<crate::Comps>) -> Result<Self> {
         let blocks = BlockMap::new(dev.nr_pages())?;
         let packs = packed.then(|| Packs::new(dev.nr_pages())).transpose()?;
-        let reads = ReadSet::new(dev.clone(), blocks)?;
-        let wq = ReclaimWq::new()?;
+        let reads = ReadSet::new(dev.clone(), ReadTarget::new(blocks, comps))?;
         let write_bios = WriteBios::new()?;
         Ok(Self {
             dev,
             reads,
-            wq,
             write_bios,
             packs,
-            cache_pages: crate::glue::page::PagePool::new(CACHE_RESERVE)?,
         })
     }
 
     fn blocks(&self) -> &BlockMap {
-        self.reads.target()
+        &self.reads.target().blocks
     }
 }
 

@@ -223,5 +223,6 @@ extern "C" {
         work: *mut bindings::work_struct,
         func: bindings::work_func_t,
     );
+    pub(crate) fn rzram_init_work(work: *mut bindings::work_struct, func: bindings::work_func_t);
     pub(crate) fn rzram_destroy_work_on_stack(work: *mut bindings::work_struct);
 }

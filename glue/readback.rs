@@ -9,7 +9,11 @@
 //!   `bi_end_io`), on the caller's own pages, one child per run of
 //!   consecutive backing blocks.  They come from a [`ReadSet`]'s bio_set,
 //!   a mempool with a rescuer, and are dispatched when `submit_bio`
-//!   returns, inside the submitter's plug, so neighbours merge.
+//!   returns, inside the submitter's plug, so neighbours merge.  A child
+//!   may also carry compressed objects ([`ReadChain::add_obj`]): each
+//!   block is read into the page of the first object it holds, and a work
+//!   item of the set's `WQ_MEM_RECLAIM` workqueue decompresses them all
+//!   into their pages once the read is over, before ending the parent.
 //! - [`ReclaimWq::read_sync`]: a read that must be finished before the
 //!   caller goes on (a partial page, or a read-modify-write).  A bio
 //!   submitted from inside `submit_bio` is only dispatched after it
@@ -38,6 +42,21 @@ use kernel::{
 /// Bounce pages a read set keeps in reserve for partial-page reads.
 const BOUNCE_RESERVE: i32 = 4;
 
+/// Most compressed objects one child bio decompresses at completion.
+pub(crate) const OBJ_MAX: usize = 64;
+
+/// `BLK_STS_IOERR` (checked by `rzram_shim.c`).
+const BLK_STS_IOERR: u8 = 10;
+
+/// Where a compressed object lies on the backing device: its block, and
+/// its offset and size in it.
+#[derive(Clone, Copy)]
+pub(crate) struct ObjAt {
+    pub(crate) block: u64,
+    pub(crate) off: usize,
+    pub(crate) size: usize,
+}
+
 /// What a [`ReadSet`] tells when a child bio completes.
 pub(crate) trait ReadDone: Sync {
     /// Blocks `first..first + n` have been read (successfully or not).
@@ -48,15 +67,60 @@ pub(crate) trait ReadDone: Sync {
     /// A child failed, and its error is the first of its parent bio (so a
     /// failed parent is reported once).  May run in interrupt context.
     fn read_failed(&self);
+
+    /// Decompresses `src`, an object compressed at priority `prio`, into
+    /// `dst` (a page), which it must fill.  Runs in a worker; must not
+    /// sleep.
+    fn decompress(&self, prio: usize, src: &[u8], dst: &mut [u8]) -> Result;
+
+    /// Decompresses the `len` bytes at byte `off` of `page`, compressed at
+    /// priority `prio`, into all of `page`.  As [`ReadDone::decompress`].
+    fn decompress_in_place(&self, prio: usize, page: &mut [u8], off: usize, len: usize)
+        -> Result;
 }
 
+/// A compressed object that a child bio decompresses, once read, into a
+/// page of its parent.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Obj {
+    /// The parent's page it fills, all of it.
+    dst: *mut bindings::page,
+    /// Its offset and size in the block of the child's vec `entry`.
+    off: u16,
+    size: u16,
+    entry: u8,
+    prio: u8,
+    /// `dst` is the page that block is read into: decompressed in place,
+    /// after the block's other objects.
+    host: bool,
+}
+const _: () = assert!(core::mem::size_of::<Obj>() == 16);
+// A child has at most `BIO_MAX_VECS` entries, numbered by a `u8`.
+const _: () = assert!(BIO_MAX_VECS <= 256);
+
 /// Per child bio, in the bio_set's front pad, just before the bio.
+///
+/// `head` is written when the child is allocated; `work` is initialised,
+/// and `objs[..head.nobj]` written, before it is submitted.
 #[repr(C)]
 struct ChildCtx {
+    /// First, so that the work item's pointer is the context's.
+    work: Opaque<bindings::work_struct>,
+    head: ChildHead,
+    objs: [core::mem::MaybeUninit<Obj>; OBJ_MAX],
+}
+
+/// The fixed part of a [`ChildCtx`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct ChildHead {
     set: *const Inner<()>,
     parent: *mut bindings::bio,
     first: u64,
     n: u32,
+    /// Objects to decompress at completion.
+    nobj: u32,
     /// For a partial-page read: `len` bytes at `src_off` of the bounce page
     /// go to `dst_off` of `dst` on completion; the bounce page then goes
     /// back to the set's pool.
@@ -83,6 +147,10 @@ struct Inner<T> {
     bounce: PagePool,
     bdev: BackingDev,
     target: T,
+    /// Decompresses children's objects, and serves synchronous reads.
+    /// Last: dropped after the rest, it waits for a work item that has
+    /// just ended its child to return.
+    wq: ReclaimWq,
 }
 
 /// The bio_set and the completion target of one backing device's
@@ -103,6 +171,7 @@ impl<T: ReadDone> ReadSet<T> {
     pub(crate) fn new(bdev: BackingDev, target: T) -> Result<Self> {
         let bios = BioSet::new(FRONT_PAD as u32, true)?;
         let bounce = PagePool::new(BOUNCE_RESERVE)?;
+        let wq = ReclaimWq::new()?;
         let inner = KBox::pin_init(
             pin_init!(Inner {
                 inflight <- kernel::sync::lock::Lock::new(
@@ -115,6 +184,7 @@ impl<T: ReadDone> ReadSet<T> {
                 bounce,
                 bdev,
                 target,
+                wq,
             }),
             GFP_KERNEL,
         )?;
@@ -129,6 +199,11 @@ impl<T: ReadDone> ReadSet<T> {
     /// The backing device.
     pub(crate) fn bdev(&self) -> &BackingDev {
         &self.inner.bdev
+    }
+
+    /// The workqueue for reads the I/O path waits for.
+    pub(crate) fn wq(&self) -> &ReclaimWq {
+        &self.inner.wq
     }
 
     /// A builder of child bios for the segments of one bio, with room for
@@ -159,6 +234,7 @@ struct Child {
     first: u64,
     n: u32,
     cap: u32,
+    nobj: usize,
 }
 
 /// Child bios for the whole-page segments of one bio; the last one is
@@ -230,11 +306,12 @@ impl<T: ReadDone> ReadChain<'_, T> {
         // completion to wait for, ended by `child_end_io`.
         unsafe {
             let ctx = ctx_of(bio.as_ptr());
-            ctx.write(ChildCtx {
+            (&raw mut (*ctx).head).write(ChildHead {
                 set: (inner as *const Inner<T>).cast(),
                 parent: parent.as_ptr(),
                 first,
                 n: 0,
+                nobj: 0,
                 bounce: core::ptr::null_mut(),
                 dst: core::ptr::null_mut(),
                 dst_off: 0,
@@ -251,6 +328,7 @@ impl<T: ReadDone> ReadChain<'_, T> {
             first,
             n: 0,
             cap: cap as u32,
+            nobj: 0,
         })
     }
 
@@ -305,7 +383,7 @@ impl<T: ReadDone> ReadChain<'_, T> {
         // its context (in our front pad) was written by `new_child`.
         unsafe {
             bindings::__bio_add_page(c.bio.as_ptr(), bounce.as_ptr(), PAGE_SIZE as u32, 0);
-            let ctx = &mut *ctx_of(c.bio.as_ptr());
+            let ctx = &mut (*ctx_of(c.bio.as_ptr())).head;
             ctx.bounce = bounce.as_ptr();
             ctx.dst = dst;
             ctx.dst_off = dst_off as u32;
@@ -317,14 +395,88 @@ impl<T: ReadDone> ReadChain<'_, T> {
         Ok(true)
     }
 
+    /// Whether the child being filled reads `block` for `seg`'s bio and
+    /// has room for another object: then [`ReadChain::add_obj`] takes an
+    /// object of `block` without reading it again.
+    pub(crate) fn reads(&self, seg: &Segment<'_>, block: u64) -> bool {
+        self.child.as_ref().is_some_and(|c| {
+            c.parent == seg.parent()
+                && c.nobj < OBJ_MAX
+                && block.checked_sub(c.first).is_some_and(|i| i < u64::from(c.n))
+        })
+    }
+
+    /// Decompresses `obj`, compressed at priority `prio`, into the page of
+    /// `seg`, a whole-page segment of the bio being served, once its block
+    /// is read; the parent completes only after that, with an error if the
+    /// read or the decompression fails.  Unless [`ReadChain::reads`] said
+    /// so, the block is read, into `seg`'s page (consecutive blocks by one
+    /// child), and the caller keeps it allocated until `read_done`.
+    pub(crate) fn add_obj(&mut self, seg: &mut Segment<'_>, obj: ObjAt, prio: usize) -> Result {
+        let parent = seg.parent();
+        let host = !self.reads(seg, obj.block);
+        let in_page = obj.off.checked_add(obj.size).is_some_and(|e| e <= PAGE_SIZE);
+        let (off, size, prio) = match (u16::try_from(obj.off), u16::try_from(obj.size)) {
+            (Ok(off), Ok(size)) if in_page && size > 0 => (off, size, u8::try_from(prio)),
+            _ => return Err(EIO),
+        };
+        let prio = prio.map_err(|_| EIO)?;
+        let mut page = seg.whole_page().ok_or(EINVAL)?;
+        let dst = page.as_raw();
+        if host {
+            if obj.block >= self.set.inner.bdev.nr_pages() {
+                return Err(EIO);
+            }
+            let fits = self.child.as_ref().is_some_and(|c| {
+                c.parent == parent
+                    && c.n < c.cap
+                    && c.nobj < OBJ_MAX
+                    && c.first.checked_add(u64::from(c.n)) == Some(obj.block)
+            });
+            if !fits {
+                self.submit();
+                self.child = Some(self.new_child(parent, obj.block, self.left)?);
+            }
+        }
+        let c = self.child.as_mut().ok_or(EIO)?;
+        let entry = u8::try_from(obj.block.wrapping_sub(c.first)).map_err(|_| EIO)?;
+        let slot = c.nobj;
+        if host {
+            // SAFETY: As in `add`: `c.bio` is ours, with room for a vec;
+            // the page is the parent's, live until the child ends it.
+            unsafe { bindings::__bio_add_page(c.bio.as_ptr(), dst, PAGE_SIZE as u32, 0) };
+            c.n += 1;
+        }
+        let o = Obj {
+            dst,
+            off,
+            size,
+            entry,
+            prio,
+            host,
+        };
+        // SAFETY: `c.bio` is ours and unsubmitted, so is its context.
+        let objs = unsafe { &mut (*ctx_of(c.bio.as_ptr())).objs };
+        // Below `OBJ_MAX`: checked by `reads`, or `fits`, or a new child.
+        objs.get_mut(slot).ok_or(EIO)?.write(o);
+        c.nobj += 1;
+        self.left = self.left.saturating_sub(1);
+        Ok(())
+    }
+
     /// Submits the child being filled, if any.
     fn submit(&mut self) {
         let Some(c) = self.child.take() else { return };
-        // SAFETY: The child is ours and fully set up; its context gets the
-        // final page count before the block layer owns it until
-        // `child_end_io`.
+        // SAFETY: The child is ours and fully set up; its context gets its
+        // final counts, and its work item if it has objects, before the
+        // block layer owns it until `child_end_io`.
         unsafe {
-            (*ctx_of(c.bio.as_ptr())).n = c.n;
+            let ctx = ctx_of(c.bio.as_ptr());
+            (*ctx).head.n = c.n;
+            (*ctx).head.nobj = c.nobj as u32;
+            if c.nobj > 0 {
+                ffi::rzram_init_work((*ctx).work.get(), Some(obj_work::<T>));
+            }
             bindings::submit_bio(c.bio.as_ptr());
         }
     }
@@ -354,13 +506,14 @@ unsafe fn ctx_of(bio: *mut bindings::bio) -> *mut ChildCtx {
 /// Called once by the block layer for a child submitted by [`ReadChain`].
 unsafe extern "C" fn child_end_io<T: ReadDone>(bio: *mut bindings::bio) {
     // SAFETY: `bio` is a child of a `ReadSet<T>` (the only place this
-    // function is installed); its context was written by `new_child`.
-    let ctx = unsafe { ctx_of(bio).read() };
+    // function is installed); its head was written by `new_child`.
+    let ctx = unsafe { (*ctx_of(bio)).head };
     // SAFETY: The set outlives its children in flight (`ReadSet`
     // invariant), and `set` was cast from an `Inner<T>`.
     let inner = unsafe { &*ctx.set.cast::<Inner<T>>() };
     // SAFETY: `bio` is completing; its status is final.
     let status = unsafe { ffi::rzram_bio_status(bio) };
+    // The data is in the pages now: the blocks may go.
     inner.target.read_done(ctx.first, ctx.n);
     if let Some(bounce) = NonNull::new(ctx.bounce) {
         if status == 0 {
@@ -382,17 +535,120 @@ unsafe extern "C" fn child_end_io<T: ReadDone>(bio: *mut bindings::bio) {
         // SAFETY: Taken by `add_partial` from this pool, given back once.
         unsafe { inner.bounce.put_raw(bounce) };
     }
-    // SAFETY: The child is ours again and freed once; its context was
-    // copied out above.
+    if status == 0 && ctx.nobj > 0 {
+        // Decompression may not run here (an interrupt, perhaps): the
+        // work item finishes the child.
+        // SAFETY: `submit` initialised the work item, which is idle: the
+        // child completes once.  Its memory lives until `obj_work` frees
+        // the child.
+        unsafe {
+            bindings::queue_work_on(
+                bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32,
+                inner.wq.wq.as_ptr(),
+                (*ctx_of(bio)).work.get(),
+            )
+        };
+        return;
+    }
+    // SAFETY: The child completes once, here.
+    unsafe { finish(inner, bio, ctx.parent, status) };
+}
+
+/// The work function of a child with objects: decompresses them into
+/// their pages, then finishes the child.
+///
+/// # Safety
+///
+/// `work` must be the work item of a completed child of a `ReadSet<T>`,
+/// queued by `child_end_io`.
+unsafe extern "C" fn obj_work<T: ReadDone>(work: *mut bindings::work_struct) {
+    // The work item is the first field of the context (`repr(C)`), which
+    // lies just before its bio.
+    let ctx = work.cast::<ChildCtx>();
+    // SAFETY: So the bio is `FRONT_PAD` bytes on, in the same object.
+    let bio = unsafe { ctx.cast::<u8>().add(FRONT_PAD).cast::<bindings::bio>() };
+    // SAFETY: The child is ours again (completed), with its head and its
+    // `nobj` objects written before it was submitted.
+    let (head, objs) = unsafe {
+        let head = (*ctx).head;
+        let n = (head.nobj as usize).min(OBJ_MAX);
+        let objs = core::slice::from_raw_parts((*ctx).objs.as_ptr().cast::<Obj>(), n);
+        (head, objs)
+    };
+    // SAFETY: As in `child_end_io`.
+    let inner = unsafe { &*head.set.cast::<Inner<T>>() };
+    // The objects sharing a block's page first, then the one in it.
+    let mut ok = true;
+    let shared = objs.iter().filter(|o| !o.host);
+    for o in Iterator::chain(shared, objs.iter().filter(|o| o.host)) {
+        // SAFETY: The child is completed and not yet put: its vecs are
+        // as built, and the parent's pages are waiting for us.
+        ok &= unsafe { decompress_obj(&inner.target, bio, o) }.is_ok();
+    }
+    let status = if ok { 0 } else { BLK_STS_IOERR };
+    // SAFETY: The child completes once, here.
+    unsafe { finish(inner, bio, head.parent, status) };
+}
+
+/// Decompresses object `o` of the completed child `bio` into its page.
+///
+/// # Safety
+///
+/// `bio` must be a completed, unput child whose vecs were built by
+/// [`ReadChain`], and `o.dst` a page of its parent, still waiting.
+unsafe fn decompress_obj<T: ReadDone>(target: &T, bio: *mut bindings::bio, o: &Obj) -> Result {
+    // SAFETY: The caller's guarantee: the vec table is as built.
+    let src = unsafe {
+        if u16::from(o.entry) >= (*bio).bi_vcnt {
+            return Err(EIO);
+        }
+        (*(*bio).bi_io_vec.add(usize::from(o.entry))).bv_page
+    };
+    let (off, len, prio) = (usize::from(o.off), usize::from(o.size), usize::from(o.prio));
+    // SAFETY: Both pages are the parent's, which no one else uses until it
+    // ends; each mapping covers its page.  The same page twice (a bio may
+    // name one twice) is decompressed in place, never through two slices.
+    unsafe {
+        let d = ffi::rzram_kmap_local_page(o.dst).cast::<u8>();
+        let dst = core::slice::from_raw_parts_mut(d, PAGE_SIZE);
+        let r = if src == o.dst {
+            target.decompress_in_place(prio, dst, off, len)
+        } else {
+            let s = ffi::rzram_kmap_local_page(src).cast::<u8>();
+            let obj = core::slice::from_raw_parts(s, PAGE_SIZE).get(off..off + len);
+            let r = obj.map_or(Err(EIO), |obj| target.decompress(prio, obj, dst));
+            ffi::rzram_kunmap_local(s.cast());
+            r
+        };
+        ffi::rzram_kunmap_local(d.cast());
+        r
+    }
+}
+
+/// Frees the child `bio` and ends its parent, with `status` if it is the
+/// first error.
+///
+/// # Safety
+///
+/// `bio` must be a completed child of `inner`'s set, of `parent`, finished
+/// once.
+unsafe fn finish<T: ReadDone>(
+    inner: &Inner<T>,
+    bio: *mut bindings::bio,
+    parent: *mut bindings::bio,
+    status: u8,
+) {
+    // SAFETY: The child is ours again and freed once; nothing of its
+    // context is read after this.
     unsafe { bindings::bio_put(bio) };
     // SAFETY: The parent waits for this completion (`bio_inc_remaining`),
     // so it is live.  Its status is a byte that other children complete
     // concurrently; as `bio_chain_endio`, the first error is kept.
     unsafe {
-        if status != 0 && super::bio::set_first_status(ctx.parent, status) {
+        if status != 0 && super::bio::set_first_status(parent, status) {
             inner.target.read_failed();
         }
-        bindings::bio_endio(ctx.parent);
+        bindings::bio_endio(parent);
     }
     // Last: once the count is zero the set may be freed.  The wakeup is
     // issued under the lock, and nothing is touched after its release.

@@ -16,7 +16,6 @@
 //! only set by an allocator holding `cursor`, and only cleared by the one
 //! owner of the block, so atomic read-modify-writes cannot lose an update.
 
-use crate::glue::readback::ReadDone;
 use core::ops::Range;
 use core::sync::atomic::{
     AtomicU32, AtomicU64,
@@ -178,14 +177,11 @@ impl BlockMap {
     }
 }
 
-impl ReadDone for BlockMap {
-    fn read_done(&self, first: u64, n: u32) {
+impl BlockMap {
+    /// Ends the reads of blocks `first..first + n` (`ReadDone::read_done`).
+    pub(super) fn read_done(&self, first: u64, n: u32) {
         for b in first..first.saturating_add(u64::from(n)) {
             self.unpin(b);
         }
-    }
-
-    fn read_failed(&self) {
-        self.failed_reads.fetch_add(1, Relaxed);
     }
 }

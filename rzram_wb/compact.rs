@@ -106,7 +106,8 @@ fn reclaim(
             }
             inc_read(dev);
             kept.wb
-                .wq
+                .reads
+                .wq()
                 .read_sync(kept.wb.reads.bdev(), block, &mut page.page_mut())?;
         } else {
             drop(slot);

@@ -182,13 +182,6 @@ impl Packs {
         blocks.free(block);
     }
 
-    /// Whether `block` holds packed objects now (a hint: it may change
-    /// at once).
-    pub(crate) fn holds(&self, block: u64) -> bool {
-        self.word(block)
-            .is_some_and(|w| w.load(Relaxed) & COUNT != 0)
-    }
-
     /// Whether `block` is sparse.
     pub(crate) fn is_sparse(&self, block: u64) -> bool {
         self.word(block)
