@@ -865,7 +865,13 @@ fn disksize_store(dev: &Device, disk: &DiskRef<'_>, s: &[u8]) -> Result {
     let (comp, recomp) = dev.build_comps(comp_alg, params, plan)?;
     let huge_class_size = pool.huge_class_size();
     let packed = dev.wb.packing();
-    let comps = Arc::new(Comps { primary: comp, recomp }, GFP_KERNEL)?;
+    let comps = Arc::new(
+        Comps {
+            primary: comp,
+            recomp,
+        },
+        GFP_KERNEL,
+    )?;
     let wb = backing
         .map(|b| rzram_wb::WbStore::new(b, packed, comps.clone()))
         .transpose()?;

@@ -63,8 +63,10 @@ pub(crate) use attrs::*;
 use blockmap::BlockMap;
 pub(crate) use compact::writeback_compact_store;
 use packs::Packs;
-pub(crate) use read::{chain, chain_read, chain_read_obj, chain_read_part, obj_of, read_block, Chain};
 use read::ReadTarget;
+pub(crate) use read::{
+    chain, chain_read, chain_read_obj, chain_read_part, obj_of, read_block, Chain,
+};
 
 /// Default `writeback_batch_size`.  Upstream's is 32; `make bench`
 /// measured 16384 pages written back 2.3x to 2.6x faster with 256, and

@@ -89,15 +89,6 @@ impl PageMut<'_> {
         }
     }
 
-    /// The same page, lent out for the borrow of `self`.
-    pub(crate) fn reborrow(&mut self) -> PageMut<'_> {
-        // INVARIANT: the holder gives up its access for the borrow.
-        PageMut {
-            page: self.page,
-            _borrow: core::marker::PhantomData,
-        }
-    }
-
     /// The raw page, for a bio that writes it.
     pub(super) fn as_raw(&mut self) -> *mut bindings::page {
         self.page.as_ptr()

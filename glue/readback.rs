@@ -75,8 +75,7 @@ pub(crate) trait ReadDone: Sync {
 
     /// Decompresses the `len` bytes at byte `off` of `page`, compressed at
     /// priority `prio`, into all of `page`.  As [`ReadDone::decompress`].
-    fn decompress_in_place(&self, prio: usize, page: &mut [u8], off: usize, len: usize)
-        -> Result;
+    fn decompress_in_place(&self, prio: usize, page: &mut [u8], off: usize, len: usize) -> Result;
 }
 
 /// A compressed object that a child bio decompresses, once read, into a
@@ -402,7 +401,9 @@ impl<T: ReadDone> ReadChain<'_, T> {
         self.child.as_ref().is_some_and(|c| {
             c.parent == seg.parent()
                 && c.nobj < OBJ_MAX
-                && block.checked_sub(c.first).is_some_and(|i| i < u64::from(c.n))
+                && block
+                    .checked_sub(c.first)
+                    .is_some_and(|i| i < u64::from(c.n))
         })
     }
 
@@ -415,7 +416,10 @@ impl<T: ReadDone> ReadChain<'_, T> {
     pub(crate) fn add_obj(&mut self, seg: &mut Segment<'_>, obj: ObjAt, prio: usize) -> Result {
         let parent = seg.parent();
         let host = !self.reads(seg, obj.block);
-        let in_page = obj.off.checked_add(obj.size).is_some_and(|e| e <= PAGE_SIZE);
+        let in_page = obj
+            .off
+            .checked_add(obj.size)
+            .is_some_and(|e| e <= PAGE_SIZE);
         let (off, size, prio) = match (u16::try_from(obj.off), u16::try_from(obj.size)) {
             (Ok(off), Ok(size)) if in_page && size > 0 => (off, size, u8::try_from(prio)),
             _ => return Err(EIO),
@@ -685,37 +689,15 @@ impl ReclaimWq {
     /// Reads block `block` of `bdev` into `dst`, and waits.  Callable from
     /// a `submit_bio` handler.  Allocates nothing.
     pub(crate) fn read_sync(&self, bdev: &BackingDev, block: u64, dst: &mut PageMut<'_>) -> Result {
-        self.read_sync_run(bdev, block, core::iter::once(dst.reborrow()))
-    }
-
-    /// Reads the blocks from `block` on into the pages of `dst` (one block
-    /// each, at most [`SYNC_MAX`]) with one bio, and waits.  Callable from a
-    /// `submit_bio` handler.  Allocates nothing.
-    pub(crate) fn read_sync_run<'p>(
-        &self,
-        bdev: &BackingDev,
-        block: u64,
-        dst: impl IntoIterator<Item = PageMut<'p>>,
-    ) -> Result {
-        // The pages stay borrowed, so unused by anyone else, until the
-        // read is over: `_held` lives to the end of this function.
-        let mut _held: [Option<PageMut<'p>>; SYNC_MAX] = Default::default();
-        let mut pages = [core::ptr::null_mut(); SYNC_MAX];
-        let mut n = 0usize;
-        for (mut p, (h, raw)) in dst.into_iter().zip(_held.iter_mut().zip(pages.iter_mut())) {
-            *raw = p.as_raw();
-            *h = Some(p);
-            n += 1;
-        }
-        let end = block.checked_add(n as u64).ok_or(EIO)?;
-        if n == 0 || end > bdev.nr_pages() {
+        if block >= bdev.nr_pages() {
             return Err(EIO);
         }
+        // `dst` stays borrowed, so unused by anyone else, until the read
+        // is over.
         let mut job = SyncRead {
             work: Opaque::uninit(),
             bdev: bdev.raw(),
-            pages,
-            n: n as u32,
+            page: dst.as_raw(),
             sector: block << SECTORS_PER_PAGE_SHIFT,
             result: 0,
         };
@@ -740,9 +722,6 @@ impl ReclaimWq {
     }
 }
 
-/// Most pages of one [`ReclaimWq::read_sync_run`].
-pub(crate) const SYNC_MAX: usize = 16;
-
 impl Drop for ReclaimWq {
     fn drop(&mut self) {
         // SAFETY: Created by `new`; drains the queue before freeing it.
@@ -756,9 +735,7 @@ struct SyncRead {
     /// First, so the work pointer is the job pointer.
     work: Opaque<bindings::work_struct>,
     bdev: *mut bindings::block_device,
-    /// `n` pages (1 to [`SYNC_MAX`]), one block each.
-    pages: [*mut bindings::page; SYNC_MAX],
-    n: u32,
+    page: *mut bindings::page,
     sector: u64,
     result: i32,
 }
@@ -773,24 +750,15 @@ unsafe extern "C" fn sync_read_work(work: *mut bindings::work_struct) {
     // owner waits in `flush_work` until we return.
     let job = unsafe { &mut *work.cast::<SyncRead>() };
     let mut bio = core::mem::MaybeUninit::<bindings::bio>::uninit();
-    let mut bvec = core::mem::MaybeUninit::<[bindings::bio_vec; SYNC_MAX]>::uninit();
+    let mut bvec = core::mem::MaybeUninit::<bindings::bio_vec>::uninit();
     let bio = bio.as_mut_ptr();
-    let n = (job.n as usize).min(SYNC_MAX);
     // A worker, not a `submit_bio` handler: the wait below completes.
-    // SAFETY: the bio and its `SYNC_MAX` vecs live here until `bio_uninit`;
-    // the first `n <= SYNC_MAX` pages are valid and the waiter's until woken.
+    // SAFETY: the bio and its one vec live here until `bio_uninit`; the
+    // page is valid and the waiter's until woken.
     job.result = unsafe {
-        bindings::bio_init(
-            bio,
-            job.bdev,
-            bvec.as_mut_ptr().cast(),
-            SYNC_MAX as u16,
-            ffi::rzram_opf_read(),
-        );
+        bindings::bio_init(bio, job.bdev, bvec.as_mut_ptr(), 1, ffi::rzram_opf_read());
         (*bio).bi_iter.bi_sector = job.sector;
-        for &page in job.pages.iter().take(n) {
-            bindings::__bio_add_page(bio, page, PAGE_SIZE as u32, 0);
-        }
+        bindings::__bio_add_page(bio, job.page, PAGE_SIZE as u32, 0);
         let r = bindings::submit_bio_wait(bio);
         bindings::bio_uninit(bio);
         r
