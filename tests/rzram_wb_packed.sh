@@ -23,8 +23,8 @@
 # - writeback_compact packs the live objects of sparse blocks again: the
 #   sparse blocks go, the data stays; its errnos.
 # - writeback_compact racing reads and overwrites: the backing device is
-#   a null_blk whose requests take 50 ms each, so the compaction of 256
-#   sparse blocks takes 12 s or more; while it runs (its writer is seen
+#   a null_blk whose requests take 100 ms each, so the compaction of 256
+#   sparse blocks takes 25 s or more; while it runs (its writer is seen
 #   sleeping, and still there after each step), writeback gets EAGAIN, 16
 #   of its pages are overwritten and pages 496-511 are read and
 #   checksummed.  Afterwards the figures agree with each other (an object
@@ -201,9 +201,9 @@ check_eq "nothing written" "12 $((w0 + 12))" "$(field 1 $S/bd_stat) $(field 3 $S
 check "reset" attr_write 1 $S/reset
 
 # ---- compaction racing reads and overwrites --------------------------------
-check "slow backing device: null_blk, 50 ms per request, queue depth 1" \
+check "slow backing device: null_blk, 100 ms per request, queue depth 1" \
 	modprobe null_blk nr_devices=1 gb=1 bs=4096 memory_backed=1 irqmode=2 \
-	completion_nsec=50000000 submit_queues=1 hw_queue_depth=1
+	completion_nsec=100000000 submit_queues=1 hw_queue_depth=1
 check_blockdev "/dev/nullb0 is a block device" /dev/nullb0 || ktap_abort "no /dev/nullb0"
 "$RB" part 512 1800 4 >"$TMP/img"
 check "init over nullb0, 512 pages written back in 256 blocks" eval \
