@@ -263,8 +263,8 @@ static_assert(LOOKUP_FOLLOW == 1);
 void rzram_bio_inc_remaining(struct bio *bio);
 void rzram_bio_inc_remaining(struct bio *bio) { bio_inc_remaining(bio); }
 
-struct workqueue_struct *rzram_alloc_reclaim_wq(const char *name);
-struct workqueue_struct *rzram_alloc_reclaim_wq(const char *name) { return alloc_workqueue("%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, name); }
+struct workqueue_struct *rzram_alloc_reclaim_wq(const char *name, unsigned int flags);
+struct workqueue_struct *rzram_alloc_reclaim_wq(const char *name, unsigned int flags) { return alloc_workqueue("%s", flags, 0, name); }
 
 void rzram_init_work_onstack(struct work_struct *work, work_func_t func);
 void rzram_init_work_onstack(struct work_struct *work, work_func_t func) { INIT_WORK_ONSTACK(work, func); }

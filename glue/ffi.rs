@@ -218,7 +218,10 @@ extern "C" {
     pub(crate) fn rzram_percpu_ref_put(r: *mut bindings::percpu_ref);
     pub(crate) fn rzram_bdev_max_segments(bdev: *mut bindings::block_device) -> u32;
     pub(crate) fn rzram_bdev_max_sectors(bdev: *mut bindings::block_device) -> u32;
-    pub(crate) fn rzram_alloc_reclaim_wq(name: *const u8) -> *mut bindings::workqueue_struct;
+    pub(crate) fn rzram_alloc_reclaim_wq(
+        name: *const u8,
+        flags: u32,
+    ) -> *mut bindings::workqueue_struct;
     pub(crate) fn rzram_init_work_onstack(
         work: *mut bindings::work_struct,
         func: bindings::work_func_t,

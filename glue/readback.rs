@@ -146,9 +146,13 @@ struct Inner<T> {
     bounce: PagePool,
     bdev: BackingDev,
     target: T,
-    /// Decompresses children's objects, and serves synchronous reads.
-    /// Last: dropped after the rest, it waits for a work item that has
-    /// just ended its child to return.
+    /// Serves synchronous reads: bound, so the worker runs where the
+    /// waiter waits.
+    sync_wq: ReclaimWq,
+    /// Decompresses children's objects: unbound, so the children of one
+    /// request are decompressed on every CPU, not only the one that took
+    /// their completions.  Last: dropped after the rest, it waits for a
+    /// work item that has just ended its child to return.
     wq: ReclaimWq,
 }
 
@@ -170,7 +174,8 @@ impl<T: ReadDone> ReadSet<T> {
     pub(crate) fn new(bdev: BackingDev, target: T) -> Result<Self> {
         let bios = BioSet::new(FRONT_PAD as u32, true)?;
         let bounce = PagePool::new(BOUNCE_RESERVE)?;
-        let wq = ReclaimWq::new()?;
+        let sync_wq = ReclaimWq::new(false)?;
+        let wq = ReclaimWq::new(true)?;
         let inner = KBox::pin_init(
             pin_init!(Inner {
                 inflight <- kernel::sync::lock::Lock::new(
@@ -183,6 +188,7 @@ impl<T: ReadDone> ReadSet<T> {
                 bounce,
                 bdev,
                 target,
+                sync_wq,
                 wq,
             }),
             GFP_KERNEL,
@@ -201,8 +207,8 @@ impl<T: ReadDone> ReadSet<T> {
     }
 
     /// The workqueue for reads the I/O path waits for.
-    pub(crate) fn wq(&self) -> &ReclaimWq {
-        &self.inner.wq
+    pub(crate) fn sync_wq(&self) -> &ReclaimWq {
+        &self.inner.sync_wq
     }
 
     /// A builder of child bios for the segments of one bio, with room for
@@ -678,10 +684,22 @@ unsafe impl Send for ReclaimWq {}
 unsafe impl Sync for ReclaimWq {}
 
 impl ReclaimWq {
-    /// A new workqueue with the rescuer that the block I/O path needs.
-    pub(crate) fn new() -> Result<Self> {
+    /// A new workqueue with the rescuer that the block I/O path needs,
+    /// `unbound` (`WQ_UNBOUND`) or per CPU.
+    pub(crate) fn new(unbound: bool) -> Result<Self> {
+        let flags = bindings::wq_flags_WQ_MEM_RECLAIM
+            | if unbound {
+                bindings::wq_flags_WQ_UNBOUND
+            } else {
+                0
+            };
+        let name = if unbound {
+            c_str!("rzram_dec")
+        } else {
+            c_str!("rzram_rd")
+        };
         // SAFETY: The name is a NUL-terminated literal.
-        let wq = unsafe { ffi::rzram_alloc_reclaim_wq(c_str!("rzram_rd").as_char_ptr()) };
+        let wq = unsafe { ffi::rzram_alloc_reclaim_wq(name.as_char_ptr(), flags) };
         // INVARIANT: a non-null result is a new workqueue.
         NonNull::new(wq).map(|wq| Self { wq }).ok_or(ENOMEM)
     }

@@ -107,7 +107,7 @@ fn reclaim(
             inc_read(dev);
             kept.wb
                 .reads
-                .wq()
+                .sync_wq()
                 .read_sync(kept.wb.reads.bdev(), block, &mut page.page_mut())?;
         } else {
             drop(slot);

@@ -95,7 +95,7 @@ pub(crate) fn read_block(
     drop(slot);
     pinned?;
     inc(&dev.stats.bd_reads);
-    let r = wb.reads.wq().read_sync(wb.reads.bdev(), block, dst);
+    let r = wb.reads.sync_wq().read_sync(wb.reads.bdev(), block, dst);
     wb.blocks().unpin(block);
     r
 }

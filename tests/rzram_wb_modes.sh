@@ -61,7 +61,8 @@ if [ "$(cat /sys/module/rzram/parameters/wb_packed)" = Y ]; then
 		local w c
 		w=$(awk '$3 ~ /^.w/ { n++ } END { print n + 0 }' \
 			/sys/kernel/debug/rzram/rzram0/block_state 2>/dev/null)
-		c=$(field 1 $S/bd_stat)
+		# no block_state before disksize: nothing written back
+		w=${w:-0} c=$(field 1 $S/bd_stat)
 		check_eq "$1 (packed: slots written back, bd_count $c)" "${2%% *} 1" \
 			"$w $((c <= w))"
 	}
