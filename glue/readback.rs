@@ -450,25 +450,25 @@ impl<T: ReadDone> ReadChain<'_, T> {
         }
         let c = self.child.as_mut().ok_or(EIO)?;
         let entry = u8::try_from(obj.block.wrapping_sub(c.first)).map_err(|_| EIO)?;
-        let slot = c.nobj;
-        if host {
-            // SAFETY: As in `add`: `c.bio` is ours, with room for a vec;
-            // the page is the parent's, live until the child ends it.
-            unsafe { bindings::__bio_add_page(c.bio.as_ptr(), dst, PAGE_SIZE as u32, 0) };
-            c.n += 1;
-        }
-        let o = Obj {
+        // SAFETY: `c.bio` is ours and unsubmitted, so is its context.
+        let objs = unsafe { &mut (*ctx_of(c.bio.as_ptr())).objs };
+        // Below `OBJ_MAX`: checked by `reads`, or `fits`, or a new child.
+        // The last check that can fail: the child is changed only after.
+        let slot = objs.get_mut(c.nobj).ok_or(EIO)?;
+        slot.write(Obj {
             dst,
             off,
             size,
             entry,
             prio,
             host,
-        };
-        // SAFETY: `c.bio` is ours and unsubmitted, so is its context.
-        let objs = unsafe { &mut (*ctx_of(c.bio.as_ptr())).objs };
-        // Below `OBJ_MAX`: checked by `reads`, or `fits`, or a new child.
-        objs.get_mut(slot).ok_or(EIO)?.write(o);
+        });
+        if host {
+            // SAFETY: As in `add`: `c.bio` is ours, with room for a vec;
+            // the page is the parent's, live until the child ends it.
+            unsafe { bindings::__bio_add_page(c.bio.as_ptr(), dst, PAGE_SIZE as u32, 0) };
+            c.n += 1;
+        }
         c.nobj += 1;
         self.left = self.left.saturating_sub(1);
         Ok(())
