@@ -200,11 +200,6 @@ impl Comps {
 }
 
 impl Store {
-    /// The compressor of priority `prio`, if the device has one.
-    pub(crate) fn comp_of(&self, prio: usize) -> Option<&Compressor> {
-        self.comps.comp_of(prio)
-    }
-
     /// Decompresses the object `h` of a `Zs` slot with `flags` into `dst`,
     /// a page: copied if it is a page (stored raw), else decompressed by
     /// the algorithm of the slot's priority.  `EIO` if it does not fill
@@ -238,7 +233,7 @@ impl Store {
 
     /// This CPU's stream of the compressor of the priority in `flags`.
     fn stream_of(&self, flags: u32) -> Result<comp::StreamGuard<'_>> {
-        self.comp_of(slots::priority(flags)).ok_or(EIO)?.get()
+        self.comps.comp_of(slots::priority(flags)).ok_or(EIO)?.get()
     }
 }
 

@@ -88,9 +88,9 @@ pub(crate) struct BackingCfg {
 pub(crate) struct WbStore {
     /// The device, for writeback.
     dev: BackingDev,
-    /// Chained reads, the block map they report to, and their workqueue,
-    /// which also serves the reads the I/O path waits for (partial pages,
-    /// read-modify-write).
+    /// Chained reads, the block map and compressors they report to, and
+    /// the workqueues of their decompression and of the reads the I/O
+    /// path waits for (partial pages, read-modify-write).
     reads: ReadSet<ReadTarget>,
     /// Writeback's bios.
     write_bios: WriteBios,
@@ -100,8 +100,7 @@ pub(crate) struct WbStore {
 
 impl WbStore {
     /// The backing state of a device being initialised, with every block
-    /// of `dev` free.
-    /// Decompression of the objects read back uses `comps`.
+    /// of `dev` free, whose objects read back are decompressed by `comps`.
     pub(crate) fn new(dev: BackingDev, packed: bool, comps: Arc<crate::Comps>) -> Result<Self> {
         let blocks = BlockMap::new(dev.nr_pages())?;
         let packs = packed.then(|| Packs::new(dev.nr_pages())).transpose()?;

@@ -264,10 +264,7 @@ impl<T: ReadDone> ReadChain<'_, T> {
         if block >= self.set.inner.bdev.nr_pages() {
             return Err(EIO);
         }
-        let fits = self.child.as_ref().is_some_and(|c| {
-            c.parent == parent && c.n < c.cap && c.first.checked_add(u64::from(c.n)) == Some(block)
-        });
-        if !fits {
+        if !self.grows(parent, block, false) {
             self.submit();
             self.child = Some(self.new_child(parent, block, self.left)?);
         }
@@ -400,6 +397,18 @@ impl<T: ReadDone> ReadChain<'_, T> {
         Ok(true)
     }
 
+    /// Whether the child being filled, of `parent`, can read `block` next:
+    /// it has room for a vec (and an object, if `obj`) and ends just
+    /// before `block`.
+    fn grows(&self, parent: NonNull<bindings::bio>, block: u64, obj: bool) -> bool {
+        self.child.as_ref().is_some_and(|c| {
+            c.parent == parent
+                && c.n < c.cap
+                && (!obj || c.nobj < OBJ_MAX)
+                && c.first.checked_add(u64::from(c.n)) == Some(block)
+        })
+    }
+
     /// Whether the child being filled reads `block` for `seg`'s bio and
     /// has room for another object: then [`ReadChain::add_obj`] takes an
     /// object of `block` without reading it again.
@@ -437,13 +446,7 @@ impl<T: ReadDone> ReadChain<'_, T> {
             if obj.block >= self.set.inner.bdev.nr_pages() {
                 return Err(EIO);
             }
-            let fits = self.child.as_ref().is_some_and(|c| {
-                c.parent == parent
-                    && c.n < c.cap
-                    && c.nobj < OBJ_MAX
-                    && c.first.checked_add(u64::from(c.n)) == Some(obj.block)
-            });
-            if !fits {
+            if !self.grows(parent, obj.block, true) {
                 self.submit();
                 self.child = Some(self.new_child(parent, obj.block, self.left)?);
             }
@@ -452,7 +455,7 @@ impl<T: ReadDone> ReadChain<'_, T> {
         let entry = u8::try_from(obj.block.wrapping_sub(c.first)).map_err(|_| EIO)?;
         // SAFETY: `c.bio` is ours and unsubmitted, so is its context.
         let objs = unsafe { &mut (*ctx_of(c.bio.as_ptr())).objs };
-        // Below `OBJ_MAX`: checked by `reads`, or `fits`, or a new child.
+        // Below `OBJ_MAX`: checked by `reads`, or `grows`, or a new child.
         // The last check that can fail: the child is changed only after.
         let slot = objs.get_mut(c.nobj).ok_or(EIO)?;
         slot.write(Obj {

@@ -175,13 +175,17 @@ impl BlockMap {
             self.release(block);
         }
     }
-}
 
-impl BlockMap {
-    /// Ends the reads of blocks `first..first + n` (`ReadDone::read_done`).
+    /// Ends the chained reads of blocks `first..first + n`.
     pub(super) fn read_done(&self, first: u64, n: u32) {
         for b in first..first.saturating_add(u64::from(n)) {
             self.unpin(b);
         }
+    }
+
+    /// Counts a request failed by a chained read (io_stat's
+    /// `failed_reads`).
+    pub(super) fn read_failed(&self) {
+        self.failed_reads.fetch_add(1, Relaxed);
     }
 }

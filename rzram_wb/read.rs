@@ -18,7 +18,6 @@ use crate::glue::page::PageMut;
 use crate::glue::readback::{ObjAt, ReadChain, ReadDone};
 use crate::slots::{Content, Slot};
 use crate::{inc, Comps, Device, Store};
-use core::sync::atomic::Ordering::Relaxed;
 use kernel::sync::Arc;
 
 /// Child bios for the written-back pages of one bio.
@@ -29,6 +28,15 @@ pub(crate) type Chain<'a> = ReadChain<'a, ReadTarget>;
 pub(crate) fn chain(store: &Store, max_pages: usize) -> Option<Chain<'_>> {
     let wb = store.wb.as_ref()?;
     crate::glue::param_rb_chain().then(|| wb.reads.chain(max_pages))
+}
+
+/// Pins backing block `block`, held by the locked `slot`, and unlocks the
+/// slot: the block then stays allocated, and what the slot named, until
+/// it is unpinned.
+fn pin_unlocked(wb: &super::WbStore, block: u64, slot: Slot<'_>) -> kernel::error::Result {
+    let pinned = wb.blocks().pin(block);
+    drop(slot);
+    pinned
 }
 
 /// Reads backing block `block`, held by the locked `slot`, into the page of
@@ -43,9 +51,7 @@ pub(crate) fn chain_read(
     slot: Slot<'_>,
 ) -> kernel::error::Result {
     let wb = store.wb.as_ref().ok_or(kernel::error::code::EIO)?;
-    let pinned = wb.blocks().pin(block);
-    drop(slot);
-    pinned?;
+    pin_unlocked(wb, block, slot)?;
     // zram counts a read of the backing device when it is issued.
     inc(&dev.stats.bd_reads);
     chain
@@ -67,9 +73,7 @@ pub(crate) fn chain_read_part(
     slot: Slot<'_>,
 ) -> kernel::error::Result<bool> {
     let wb = store.wb.as_ref().ok_or(kernel::error::code::EIO)?;
-    let pinned = wb.blocks().pin(block);
-    drop(slot);
-    pinned?;
+    pin_unlocked(wb, block, slot)?;
     let r = chain.add_partial(seg, at, len, src_off, block);
     match r {
         Ok(true) => inc(&dev.stats.bd_reads),
@@ -91,9 +95,7 @@ pub(crate) fn read_block(
         drop(slot);
         return Err(kernel::error::code::EIO);
     };
-    let pinned = wb.blocks().pin(block);
-    drop(slot);
-    pinned?;
+    pin_unlocked(wb, block, slot)?;
     inc(&dev.stats.bd_reads);
     let r = wb.reads.sync_wq().read_sync(wb.reads.bdev(), block, dst);
     wb.blocks().unpin(block);
@@ -140,9 +142,7 @@ pub(crate) fn chain_read_obj(
         drop(slot);
         return chain.add_obj(seg, obj, prio);
     }
-    let pinned = wb.blocks().pin(obj.block);
-    drop(slot);
-    pinned?;
+    pin_unlocked(wb, obj.block, slot)?;
     inc(&dev.stats.bd_reads);
     chain
         .add_obj(seg, obj, prio)
@@ -170,7 +170,7 @@ impl ReadDone for ReadTarget {
     }
 
     fn read_failed(&self) {
-        self.blocks.failed_reads.fetch_add(1, Relaxed);
+        self.blocks.read_failed();
     }
 
     fn decompress(&self, prio: usize, src: &[u8], dst: &mut [u8]) -> kernel::error::Result {
