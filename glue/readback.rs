@@ -42,8 +42,10 @@ use kernel::{
 /// Bounce pages a read set keeps in reserve for partial-page reads.
 const BOUNCE_RESERVE: i32 = 4;
 
-/// Most compressed objects one child bio decompresses at completion.
-pub(crate) const OBJ_MAX: usize = 64;
+/// Most compressed objects one child bio decompresses at completion: as
+/// many as a bio of `BIO_MAX_VECS` pages asks for, so such a bio never
+/// reads a block twice for want of room (16 bytes each, in the front pad).
+pub(crate) const OBJ_MAX: usize = BIO_MAX_VECS;
 
 /// `BLK_STS_IOERR` (checked by `rzram_shim.c`).
 const BLK_STS_IOERR: u8 = 10;
@@ -216,7 +218,8 @@ impl<T: ReadDone> ReadSet<T> {
     pub(crate) fn chain(&self, max_pages: usize) -> ReadChain<'_, T> {
         ReadChain {
             set: self,
-            child: None,
+            open: Default::default(),
+            tick: 0,
             left: max_pages,
             bounced: false,
         }
@@ -240,18 +243,56 @@ struct Child {
     n: u32,
     cap: u32,
     nobj: usize,
+    /// The chain's tick when it was last added to (picks the child to
+    /// submit when a new one needs its place).
+    used: u32,
 }
 
-/// Child bios for the whole-page segments of one bio; the last one is
-/// submitted on drop.
+impl Child {
+    /// Whether this child, of `parent`, can read `block` next: it has room
+    /// for a vec (and an object, if `obj`) and ends just before `block`.
+    fn grows(&self, parent: NonNull<bindings::bio>, block: u64, obj: bool) -> bool {
+        self.parent == parent
+            && self.n < self.cap
+            && (!obj || self.nobj < OBJ_MAX)
+            && self.first.checked_add(u64::from(self.n)) == Some(block)
+    }
+
+    /// Whether this child, of `parent`, reads `block` and has room for
+    /// another object.
+    fn holds(&self, parent: NonNull<bindings::bio>, block: u64) -> bool {
+        self.parent == parent
+            && self.nobj < OBJ_MAX
+            && block
+                .checked_sub(self.first)
+                .is_some_and(|i| i < u64::from(self.n))
+    }
+}
+
+/// Child bios for the whole-page segments of one bio.
+///
+/// Up to `OPEN` children are filled at once, so a bio whose blocks
+/// interleave a few runs (as packed writeback lays them out) reads each
+/// run with one child and each block once.  The children left are
+/// submitted on drop, in block order, so that neighbours merge.
+///
+/// A task that waits for a bio of the set while holding unsubmitted ones
+/// could deadlock on the mempool, so a new child is first allocated
+/// without waiting; only if that fails are the open children submitted
+/// (the rescuer can then dispatch them) and the allocation waits.
 pub(crate) struct ReadChain<'a, T: ReadDone> {
     set: &'a ReadSet<T>,
-    child: Option<Child>,
+    open: [Option<Child>; OPEN],
+    /// Counts additions (for `Child::used`).
+    tick: u32,
     /// Pages the parent may still add (sizes the next child).
     left: usize,
     /// A bounce page was taken for this chain (see [`ReadChain::add_partial`]).
     bounced: bool,
 }
+
+/// Children a chain fills at once.
+const OPEN: usize = 4;
 
 impl<T: ReadDone> ReadChain<'_, T> {
     /// Reads backing block `block` into the page of `seg`, a whole-page
@@ -261,47 +302,109 @@ impl<T: ReadDone> ReadChain<'_, T> {
     pub(crate) fn add(&mut self, seg: &mut Segment<'_>, block: u64) -> Result {
         let parent = seg.parent();
         let mut page = seg.whole_page().ok_or(EINVAL)?;
-        if block >= self.set.inner.bdev.nr_pages() {
-            return Err(EIO);
-        }
-        if !self.grows(parent, block, false) {
-            self.submit();
-            self.child = Some(self.new_child(parent, block, self.left)?);
-        }
-        let c = self.child.as_mut().ok_or(EIO)?;
+        let c = self.child_for(parent, block, false)?;
         // SAFETY: `c.bio` is ours and has room (`n < cap` vecs); the page
         // is the parent's, which stays live and unended until the child
-        // ends it (`bio_inc_remaining` in `new_child`).
+        // ends it (`bio_inc_remaining` in `alloc_child`).
         unsafe { bindings::__bio_add_page(c.bio.as_ptr(), page.as_raw(), PAGE_SIZE as u32, 0) };
         c.n += 1;
         self.left = self.left.saturating_sub(1);
         Ok(())
     }
 
+    /// The open child that reads `block` next for `parent` (with room for
+    /// an object, if `obj`), or a new one starting there.
+    fn child_for(
+        &mut self,
+        parent: NonNull<bindings::bio>,
+        block: u64,
+        obj: bool,
+    ) -> Result<&mut Child> {
+        if block >= self.set.inner.bdev.nr_pages() {
+            return Err(EIO);
+        }
+        self.tick = self.tick.wrapping_add(1);
+        let tick = self.tick;
+        let i = match self.find(|c| c.grows(parent, block, obj)) {
+            Some(i) => i,
+            None => {
+                let c = self.new_child(parent, block, self.left)?;
+                self.place(c)
+            }
+        };
+        let c = self.open[i].as_mut().ok_or(EIO)?;
+        c.used = tick;
+        Ok(c)
+    }
+
+    /// The index of the open child for which `f` holds.
+    fn find(&self, f: impl Fn(&Child) -> bool) -> Option<usize> {
+        self.open.iter().position(|c| c.as_ref().is_some_and(&f))
+    }
+
+    /// Puts `c` among the open children, submitting the least recently
+    /// used one if none is free; returns its index.
+    fn place(&mut self, c: Child) -> usize {
+        let i = match self.open.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                let lru = (0..OPEN).max_by_key(|&i| {
+                    let used = self.open[i].as_ref().map_or(self.tick, |c| c.used);
+                    self.tick.wrapping_sub(used)
+                });
+                let i = lru.unwrap_or(0);
+                self.submit(i);
+                i
+            }
+        };
+        self.open[i] = Some(c);
+        i
+    }
+
     /// A new child of `parent`, reading from block `first`, with room for
-    /// `cap` pages (at most `BIO_MAX_VECS`).
+    /// `cap` pages (at most `BIO_MAX_VECS`).  Allocated without waiting
+    /// if possible; otherwise the open children are submitted first, and
+    /// the allocation may wait on the mempool.
     fn new_child(
         &mut self,
         parent: NonNull<bindings::bio>,
         first: u64,
         cap: usize,
     ) -> Result<Child> {
-        let inner = &*self.set.inner;
         let cap = cap.clamp(1, BIO_MAX_VECS);
+        if let Some(c) = self.alloc_child(parent, first, cap, bindings::GFP_NOWAIT) {
+            return Ok(c);
+        }
+        self.submit_all();
         // With GFP_NOIO the allocation waits on the mempool rather than
         // fail, and the rescuer submits bios parked on this task's list.
+        // SAFETY: `rzram_gfp_noio` only returns a constant.
+        let noio = unsafe { ffi::rzram_gfp_noio() };
+        self.alloc_child(parent, first, cap, noio).ok_or(ENOMEM)
+    }
+
+    /// Allocates a child of `parent` with `gfp`, reading from block
+    /// `first`, with room for `cap` pages (at most `BIO_MAX_VECS`).
+    fn alloc_child(
+        &self,
+        parent: NonNull<bindings::bio>,
+        first: u64,
+        cap: usize,
+        gfp: bindings::gfp_t,
+    ) -> Option<Child> {
+        let inner = &*self.set.inner;
         // SAFETY: `parent` is live (a segment of it is borrowed); the bdev
-        // is open; the bio_set is initialised.
+        // is open; the bio_set is initialised; `cap <= BIO_MAX_VECS`.
         let bio = unsafe {
             bindings::bio_alloc_bioset(
                 inner.bdev.raw(),
                 cap as u16,
                 (*parent.as_ptr()).bi_opf,
-                ffi::rzram_gfp_noio(),
+                gfp,
                 inner.bios.raw(),
             )
         };
-        let bio = NonNull::new(bio).ok_or(ENOMEM)?;
+        let bio = NonNull::new(bio)?;
         *inner.inflight.lock() += 1;
         // SAFETY: `bio` was allocated from our bio_set with `FRONT_PAD`
         // bytes before it, which we own; `parent` is live and gains one
@@ -324,13 +427,14 @@ impl<T: ReadDone> ReadChain<'_, T> {
             (*bio.as_ptr()).bi_end_io = Some(child_end_io::<T>);
             ffi::rzram_bio_inc_remaining(parent.as_ptr());
         }
-        Ok(Child {
+        Some(Child {
             bio,
             parent,
             first,
             n: 0,
             cap: cap as u32,
             nobj: 0,
+            used: self.tick,
         })
     }
 
@@ -365,12 +469,13 @@ impl<T: ReadDone> ReadChain<'_, T> {
                 None => return Ok(false),
             }
         } else {
+            // Waits only with no child of this chain unsubmitted.
+            self.submit_all();
             inner.bounce.get()?
         };
         self.bounced = true;
         let bounce = page.into_raw();
-        // The partial read is a child of its own.
-        self.submit();
+        // The partial read is a child of its own, submitted at once.
         let c = match self.new_child(seg.parent(), block, 1) {
             Ok(c) => c,
             Err(e) => {
@@ -382,7 +487,7 @@ impl<T: ReadDone> ReadChain<'_, T> {
         // The bounce page is ours until `child_end_io` gives it back; `dst`
         // is the parent's page, live until the child ends the parent.
         // SAFETY: `c.bio` is ours, unsubmitted, with room for one vec, and
-        // its context (in our front pad) was written by `new_child`.
+        // its context (in our front pad) was written by `alloc_child`.
         unsafe {
             bindings::__bio_add_page(c.bio.as_ptr(), bounce.as_ptr(), PAGE_SIZE as u32, 0);
             let ctx = &mut (*ctx_of(c.bio.as_ptr())).head;
@@ -392,34 +497,16 @@ impl<T: ReadDone> ReadChain<'_, T> {
             ctx.src_off = src_off as u32;
             ctx.len = len as u32;
         }
-        self.child = Some(Child { n: 1, cap: 1, ..c });
-        self.submit();
+        submit_child::<T>(Child { n: 1, cap: 1, ..c });
         Ok(true)
     }
 
-    /// Whether the child being filled, of `parent`, can read `block` next:
-    /// it has room for a vec (and an object, if `obj`) and ends just
-    /// before `block`.
-    fn grows(&self, parent: NonNull<bindings::bio>, block: u64, obj: bool) -> bool {
-        self.child.as_ref().is_some_and(|c| {
-            c.parent == parent
-                && c.n < c.cap
-                && (!obj || c.nobj < OBJ_MAX)
-                && c.first.checked_add(u64::from(c.n)) == Some(block)
-        })
-    }
-
-    /// Whether the child being filled reads `block` for `seg`'s bio and
-    /// has room for another object: then [`ReadChain::add_obj`] takes an
-    /// object of `block` without reading it again.
+    /// Whether an open child reads `block` for `seg`'s bio and has room
+    /// for another object: then [`ReadChain::add_obj`] takes an object of
+    /// that block without reading it again.
     pub(crate) fn reads(&self, seg: &Segment<'_>, block: u64) -> bool {
-        self.child.as_ref().is_some_and(|c| {
-            c.parent == seg.parent()
-                && c.nobj < OBJ_MAX
-                && block
-                    .checked_sub(c.first)
-                    .is_some_and(|i| i < u64::from(c.n))
-        })
+        let parent = seg.parent();
+        self.find(|c| c.holds(parent, block)).is_some()
     }
 
     /// Decompresses `obj`, compressed at priority `prio`, into the page of
@@ -430,7 +517,6 @@ impl<T: ReadDone> ReadChain<'_, T> {
     /// child), and the caller keeps it allocated until `read_done`.
     pub(crate) fn add_obj(&mut self, seg: &mut Segment<'_>, obj: ObjAt, prio: usize) -> Result {
         let parent = seg.parent();
-        let host = !self.reads(seg, obj.block);
         let in_page = obj
             .off
             .checked_add(obj.size)
@@ -442,20 +528,16 @@ impl<T: ReadDone> ReadChain<'_, T> {
         let prio = prio.map_err(|_| EIO)?;
         let mut page = seg.whole_page().ok_or(EINVAL)?;
         let dst = page.as_raw();
-        if host {
-            if obj.block >= self.set.inner.bdev.nr_pages() {
-                return Err(EIO);
-            }
-            if !self.grows(parent, obj.block, true) {
-                self.submit();
-                self.child = Some(self.new_child(parent, obj.block, self.left)?);
-            }
-        }
-        let c = self.child.as_mut().ok_or(EIO)?;
+        let held = self.find(|c| c.holds(parent, obj.block));
+        let host = held.is_none();
+        let c = match held {
+            Some(i) => self.open[i].as_mut().ok_or(EIO)?,
+            None => self.child_for(parent, obj.block, true)?,
+        };
         let entry = u8::try_from(obj.block.wrapping_sub(c.first)).map_err(|_| EIO)?;
         // SAFETY: `c.bio` is ours and unsubmitted, so is its context.
         let objs = unsafe { &mut (*ctx_of(c.bio.as_ptr())).objs };
-        // Below `OBJ_MAX`: checked by `reads`, or `grows`, or a new child.
+        // Below `OBJ_MAX`: checked by `holds`, or `grows`, or a new child.
         // The last check that can fail: the child is changed only after.
         let slot = objs.get_mut(c.nobj).ok_or(EIO)?;
         slot.write(Obj {
@@ -477,27 +559,43 @@ impl<T: ReadDone> ReadChain<'_, T> {
         Ok(())
     }
 
-    /// Submits the child being filled, if any.
-    fn submit(&mut self) {
-        let Some(c) = self.child.take() else { return };
-        // SAFETY: The child is ours and fully set up; its context gets its
-        // final counts, and its work item if it has objects, before the
-        // block layer owns it until `child_end_io`.
-        unsafe {
-            let ctx = ctx_of(c.bio.as_ptr());
-            (*ctx).head.n = c.n;
-            (*ctx).head.nobj = c.nobj as u32;
-            if c.nobj > 0 {
-                ffi::rzram_init_work((*ctx).work.get(), Some(obj_work::<T>));
-            }
-            bindings::submit_bio(c.bio.as_ptr());
+    /// Submits open child `i`, if any.
+    fn submit(&mut self, i: usize) {
+        if let Some(c) = self.open.get_mut(i).and_then(Option::take) {
+            submit_child::<T>(c);
         }
+    }
+
+    /// Submits the open children, in block order.
+    fn submit_all(&mut self) {
+        while let Some(i) = (0..OPEN)
+            .filter(|&i| self.open[i].is_some())
+            .min_by_key(|&i| self.open[i].as_ref().map_or(0, |c| c.first))
+        {
+            self.submit(i);
+        }
+    }
+}
+
+/// Submits `c`, fully set up.
+fn submit_child<T: ReadDone>(c: Child) {
+    // SAFETY: The child is ours and fully set up; its context gets its
+    // final counts, and its work item if it has objects, before the block
+    // layer owns it until `child_end_io`.
+    unsafe {
+        let ctx = ctx_of(c.bio.as_ptr());
+        (*ctx).head.n = c.n;
+        (*ctx).head.nobj = c.nobj as u32;
+        if c.nobj > 0 {
+            ffi::rzram_init_work((*ctx).work.get(), Some(obj_work::<T>));
+        }
+        bindings::submit_bio(c.bio.as_ptr());
     }
 }
 
 impl<T: ReadDone> Drop for ReadChain<'_, T> {
     fn drop(&mut self) {
-        self.submit();
+        self.submit_all();
     }
 }
 
